@@ -1,0 +1,1 @@
+"""Use cases: retrieval, answering, conversation, the CLI and the Gradio UI."""

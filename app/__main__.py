@@ -1,0 +1,166 @@
+"""`python -m app`: the chat UI (default) and `python -m app ask` on the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any, TextIO
+
+from core.errors import NewsdeskError
+
+if TYPE_CHECKING:
+    from app.assistant import Assistant
+    from app.retrieval import Filters
+    from core.records import Answer
+
+logger = logging.getLogger("app")
+
+BATCH_MIN_HITS = 10
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from e
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m app", description="Newsdesk QA: questions about news articles, "
+                                "answered with a citation for every sentence.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details")
+    sub = p.add_subparsers(dest="command")
+    ui = sub.add_parser("ui", help="open the chat UI (the default)")
+    _ui_args(ui)
+    ask = sub.add_parser("ask", help="answer a question (or a batch) on the command line")
+    ask.add_argument("question", nargs="?", help="the question")
+    ask.add_argument("--batch", metavar="QUESTIONS.jsonl", help='answer lines {"id","question"}; write JSON lines')
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument("--since", type=_date, metavar="DATE", help="only articles published on or after DATE")
+    ask.add_argument("--until", type=_date, metavar="DATE", help="only articles published on or before DATE")
+    ask.add_argument("--source", action="append", default=[], metavar="HOST", help="only this outlet (repeatable)")
+    ask.add_argument("--k", type=int, metavar="N", help="number of passages to retrieve")
+    ask.add_argument("-v", "--verbose", action="store_true", help="log details")
+    _ui_args(p)
+    return p
+
+
+def _ui_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default=argparse.SUPPRESS, help="interface to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=argparse.SUPPRESS, help="port (default 7860, or the next free)")
+    p.add_argument("--no-seed", action="store_true", default=argparse.SUPPRESS,
+                   help="do not ingest the bundled sample articles into an empty store")
+
+
+def answer_json(answer: "Answer", *, min_hits: int = 0) -> dict[str, Any]:
+    """The JSON shape of an answer (also one line of `ask --batch`)."""
+    return {
+        "question": answer.question,
+        "standalone_question": answer.standalone_question,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "mode": answer.mode,
+        "citations": [
+            {"n": c.n, "article_id": c.article_id, "title": c.title, "url": c.url, "source": c.source,
+             "published": c.published.isoformat() if c.published else None, "quote": c.quote,
+             "start": c.start, "end": c.end}
+            for c in answer.citations
+        ],
+        "hits": [{"article_id": h.chunk.article_id, "chunk_id": h.chunk.id, "score": round(h.score, 6)}
+                 for h in answer.hits],
+        "notes": answer.notes,
+        "timings_ms": {k: round(v * 1000, 1) for k, v in answer.timings.items()},
+    }
+
+
+def format_answer(answer: "Answer") -> str:
+    """The answer as a person reads it in a terminal: text, then numbered sources."""
+    lines = [answer.text, ""]
+    if answer.citations:
+        lines.append("Closest passages:" if answer.abstained else "Sources:")
+    for c in answer.citations:
+        when = c.published.isoformat() if c.published else "undated"
+        outlet = f" — {c.source}" if c.source else ""
+        lines.append(f"[{c.n}] {c.title or c.article_id}{outlet}, {when}")
+        lines.append(f"    \u201c{c.quote}\u201d")
+        lines.append(f"    {c.url or c.article_id} (characters {c.start}\u2013{c.end})")
+    return "\n".join(lines).rstrip()
+
+
+def _filters(args: argparse.Namespace) -> "Filters":
+    from app.retrieval import Filters
+
+    if args.since and args.until and args.since > args.until:
+        raise SystemExit("error: --since is after --until")
+    return Filters(since=args.since, until=args.until, sources=tuple(args.source))
+
+
+def _batch_questions(path: str) -> Iterator[tuple[str, str]]:
+    try:
+        handle = open(path, encoding="utf-8")
+    except OSError as e:
+        raise SystemExit(f"error: cannot read {path}: {e.strerror}") from e
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                yield str(row.get("id", number)), str(row["question"])
+            except (ValueError, KeyError, AttributeError) as e:
+                raise SystemExit(f"error: {path}:{number}: expected a JSON object with a \"question\" ({e})") from e
+
+
+def _run_batch(assistant: "Assistant", args: argparse.Namespace, out: TextIO) -> int:
+    k = max(args.k or assistant.settings.top_k, BATCH_MIN_HITS)
+    filters = _filters(args)
+    for qid, question in _batch_questions(args.batch):
+        answer = assistant.ask(question, filters=filters, k=k)
+        row = answer_json(answer)
+        out.write(json.dumps({"id": qid, **row}, ensure_ascii=False) + "\n")
+        out.flush()
+    return 0
+
+
+def _run_ask(args: argparse.Namespace) -> int:
+    from app.assistant import build_assistant
+    from core.settings import get_settings
+
+    if not args.question and not args.batch:
+        raise SystemExit("error: give a QUESTION or --batch FILE")
+    assistant = build_assistant(get_settings())
+    if args.batch:
+        return _run_batch(assistant, args, sys.stdout)
+    answer = assistant.ask(args.question, filters=_filters(args), k=args.k)
+    print(json.dumps(answer_json(answer), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
+    return 0
+
+
+def _run_ui(args: argparse.Namespace) -> int:
+    from app.ui import launch
+    from core.settings import get_settings
+
+    settings = get_settings()
+    return launch(settings, host=getattr(args, "host", "127.0.0.1"), port=getattr(args, "port", None),
+                  seed=not getattr(args, "no_seed", False))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return _run_ask(args) if args.command == "ask" else _run_ui(args)
+    except NewsdeskError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,280 @@
+"""Answerers. The default is extractive: grounded by construction, every sentence an exact quote.
+
+The extractive answerer scores each sentence of the retrieved chunks against the question (embedding
+similarity, weighted word overlap, retrieval rank, answer type), keeps the best few that are not
+near-duplicates, puts them in reading order and cites each with the exact span it came from. When
+even the best sentence supports the question too weakly it abstains and shows the closest passages.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from core.errors import ConfigError
+from core.records import Answer, Citation, Hit
+from core.text import sentence_spans, words
+from vectorstore.lexical import lexical_tokens
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from vectorstore.embedding import Embedder
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ABSTAIN_THRESHOLD = 0.42
+"""Support below which the extractive answerer abstains. Calibrated by `python -m evaluation.calibrate`
+(see docs/benchmarks.md): the value that best separates answerable questions from the same questions
+asked with their gold articles removed, on the golden set and realtimeqa-dev. Override with
+NEWSDESK_ABSTAIN_THRESHOLD."""
+
+_OUTLET_PREFIX = re.compile(r"^[^\n–—]{3,90}?\((?:www\.)?[\w-]+(?:\.[\w-]+)+\)\s*[–—-]\s*")
+_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)\b",
+                     re.IGNORECASE)
+_DATE = re.compile(
+    r"\b(19|20)\d\d\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d|\b(monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday|yesterday|today|last week|this week|recently)\b", re.IGNORECASE)
+
+
+class Answerer(Protocol):
+    """Turns a question and its retrieved hits into a cited answer."""
+
+    name: str
+
+    def answer(self, question: str, hits: Sequence[Hit]) -> Answer: ...
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved chunk, in article coordinates, with the words around it."""
+
+    hit: Hit
+    rank: int
+    start: int
+    end: int
+    text: str
+    context: str = ""
+    """The article title and the previous sentence: what "both sides" or "he" refers to."""
+
+
+@dataclass
+class Scored:
+    candidate: Candidate
+    score: float
+    support: float
+    vector: "np.ndarray"
+
+
+def answer_type(question: str) -> str | None:
+    q = question.lower()
+    if re.search(r"\bhow (many|much)\b|\bwhat (number|percentage|share)\b", q):
+        return "number"
+    if re.search(r"^\s*when\b|\bwhat (year|date|day|month)\b|\bwhen (was|did|is|were)\b", q):
+        return "date"
+    return None
+
+
+def _type_bonus(kind: str | None, text: str) -> float:
+    if kind == "number":
+        return 0.04 if _NUMBER.search(text) else -0.06
+    if kind == "date":
+        return 0.06 if _DATE.search(text) else -0.04
+    return 0.0
+
+
+class ExtractiveAnswerer:
+    """Answers with the question's best evidence sentences, each cited with its exact span."""
+
+    name = "extractive"
+
+    def __init__(
+        self, embedder: "Embedder", *, threshold: float = DEFAULT_ABSTAIN_THRESHOLD, min_words: int = 40,
+        max_words: int = 120, max_sentences: int = 5, pool: int = 8,
+    ) -> None:
+        self.embedder = embedder
+        self.threshold = threshold
+        self.min_words = min_words
+        self.max_words = max_words
+        self.max_sentences = max_sentences
+        self.pool = pool
+        self._vectors: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()
+
+    def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
+        scored = self.score(question, hits)
+        if not scored or scored[0].support < self.threshold:
+            return self._abstain(question, hits, scored)
+        chosen = self._select(scored)
+        return self._compose(question, hits, chosen)
+
+    # -- scoring -------------------------------------------------------------------------------
+
+    def candidates(self, hits: Sequence[Hit]) -> list[Candidate]:
+        seen: set[tuple[str, int]] = set()
+        out: list[Candidate] = []
+        for rank, hit in enumerate(hits[: self.pool], start=1):
+            chunk = hit.chunk
+            previous = ""
+            for a, b in sentence_spans(chunk.text):
+                context, previous = f"{chunk.title}\n{previous}", chunk.text[a:b]
+                start, end = chunk.start + a, chunk.start + b
+                prefix = _OUTLET_PREFIX.match(chunk.text, a, b)
+                if prefix:
+                    start += prefix.end() - a
+                text = chunk.text[start - chunk.start: end - chunk.start]
+                if (chunk.article_id, end) in seen or len(words(text)) < 4:
+                    continue
+                seen.add((chunk.article_id, end))
+                out.append(Candidate(hit, rank, start, end, text, context))
+        return out
+
+    def score(self, question: str, hits: Sequence[Hit]) -> list[Scored]:
+        """Every candidate sentence with its ranking score and its support for the question, best first."""
+        candidates = self.candidates(hits)
+        if not candidates:
+            return []
+        q_vec = self.embedder.embed_query(question)
+        vectors = self._sentence_vectors(candidates)
+        cosine = vectors @ q_vec
+        own = [set(lexical_tokens(c.text)) for c in candidates]
+        around = [set(lexical_tokens(c.context)) for c in candidates]
+        q_tokens = _idf_weighted(_weighted_tokens(question), [o | a for o, a in zip(own, around)])
+        kind = answer_type(question)
+        scored = []
+        for cand, cos, vec, sentence, context in zip(candidates, cosine, vectors, own, around):
+            overlap = _overlap(q_tokens, sentence, context)
+            support = 0.6 * float(cos) + 0.4 * overlap
+            score = support + 0.08 / math.sqrt(cand.rank) + _type_bonus(kind, cand.text)
+            scored.append(Scored(cand, score, support, vec))
+        scored.sort(key=lambda s: -s.score)
+        return scored
+
+    def _sentence_vectors(self, candidates: list[Candidate]) -> "np.ndarray":
+        import numpy as np
+
+        keys = [(c.hit.chunk.content_hash or c.hit.chunk.article_id, c.start, c.end) for c in candidates]
+        todo = [i for i, k in enumerate(keys) if k not in self._vectors]
+        if todo:
+            fresh = self.embedder.embed_documents([candidates[i].text for i in todo])
+            for i, vec in zip(todo, fresh):
+                self._vectors[keys[i]] = vec
+        for k in keys:
+            self._vectors.move_to_end(k)
+        while len(self._vectors) > 20_000:
+            self._vectors.popitem(last=False)
+        return np.stack([self._vectors[k] for k in keys])
+
+    # -- selection and composition -------------------------------------------------------------
+
+    def _select(self, scored: list[Scored]) -> list[Scored]:
+        best = scored[0].score
+        chosen: list[Scored] = [scored[0]]
+        total = len(words(scored[0].candidate.text))
+        for s in scored[1:]:
+            if len(chosen) >= self.max_sentences:
+                break
+            n = len(words(s.candidate.text))
+            strong = s.score >= 0.85 * best and s.support >= self.threshold
+            filler = total < self.min_words and s.score >= 0.7 * best and s.support >= self.threshold
+            if not (strong or filler) or total + n > self.max_words or _near_duplicate(s, chosen):
+                continue
+            chosen.append(s)
+            total += n
+        return chosen
+
+    def _compose(self, question: str, hits: Sequence[Hit], chosen: list[Scored]) -> Answer:
+        order: dict[str, float] = {}
+        for s in chosen:
+            aid = s.candidate.hit.chunk.article_id
+            order[aid] = max(order.get(aid, -1e9), s.score)
+        reading = sorted(chosen, key=lambda s: (-order[s.candidate.hit.chunk.article_id], s.candidate.start))
+        citations = [_citation(n, s.candidate) for n, s in enumerate(reading, start=1)]
+        text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
+        return Answer(question=question, text=text, citations=citations, hits=list(hits), mode=self.name)
+
+    def _abstain(self, question: str, hits: Sequence[Hit], scored: list[Scored]) -> Answer:
+        closest: list[Scored] = []
+        for s in scored:
+            if len(closest) >= 3:
+                break
+            if not _near_duplicate(s, closest):
+                closest.append(s)
+        citations = [_citation(n, s.candidate) for n, s in enumerate(closest, start=1)]
+        text = abstention_text(question, bool(hits))
+        support = f"{scored[0].support:.2f}" if scored else "none"
+        return Answer(question=question, text=text, citations=citations, abstained=True, hits=list(hits),
+                      mode=self.name, notes=[f"best support {support} below threshold {self.threshold:.2f}"])
+
+
+def abstention_text(question: str, any_hits: bool) -> str:
+    q = " ".join(question.split())
+    if not any_hits:
+        return f"The ingested articles do not say: nothing in them matches \u201c{q}\u201d."
+    return (f"The ingested articles do not say. None of their sentences answers \u201c{q}\u201d closely enough; "
+            "the closest passages are listed below.")
+
+
+def _citation(n: int, c: Candidate) -> Citation:
+    chunk = c.hit.chunk
+    return Citation(n=n, article_id=chunk.article_id, title=chunk.title, url=chunk.url, source=chunk.source,
+                    published=chunk.published, quote=c.text, start=c.start, end=c.end, chunk_id=chunk.id)
+
+
+def _weighted_tokens(question: str) -> dict[str, float]:
+    """Question stems with weights: names and numbers count double (they pin the answer down)."""
+    weights: dict[str, float] = {}
+    raw = re.findall(r"\w+", question)
+    capitalised = {w.lower() for i, w in enumerate(raw) if i > 0 and w[:1].isupper()}
+    for word in raw:
+        for stem in lexical_tokens(word):
+            weight = 2.0 if word.lower() in capitalised or word.isdigit() else 1.0
+            weights[stem] = max(weights.get(stem, 0.0), weight)
+    return weights
+
+
+def _idf_weighted(question: dict[str, float], pool: list[set[str]]) -> dict[str, float]:
+    """Scale question weights by inverse frequency among the candidates: a word every sentence
+    shares (the story's own subject) tells them apart less than the one the question turns on."""
+    n = len(pool)
+    return {t: w * math.log(1.0 + (n + 1) / (1 + sum(t in p for p in pool))) for t, w in question.items()}
+
+
+def _overlap(question: dict[str, float], sentence: set[str], context: set[str] = frozenset()) -> float:
+    """Share of the question's weight found in the sentence (full) or only in its context (half)."""
+    total = sum(question.values())
+    found = sum(w if t in sentence else 0.5 * w if t in context else 0.0 for t, w in question.items())
+    return found / total if total else 0.0
+
+
+def _near_duplicate(s: Scored, chosen: Sequence[Scored]) -> bool:
+    tokens = set(lexical_tokens(s.candidate.text))
+    for other in chosen:
+        if float(s.vector @ other.vector) > 0.9:
+            return True
+        other_tokens = set(lexical_tokens(other.candidate.text))
+        union = tokens | other_tokens
+        if union and len(tokens & other_tokens) / len(union) > 0.7:
+            return True
+    return False
+
+
+ANSWERERS: dict[str, Callable[..., Answerer]] = {}
+"""Registered answer backends by name; `make_answerer` fails loudly on an unknown one."""
+
+
+def register_answerer(name: str, factory: Callable[..., Answerer]) -> None:
+    ANSWERERS[name] = factory
+
+
+def make_answerer(name: str, **parts: object) -> Answerer:
+    if name == "extractive":
+        return ExtractiveAnswerer(**parts)  # type: ignore[arg-type]
+    if name not in ANSWERERS:
+        available = sorted({"extractive", *ANSWERERS})
+        raise ConfigError(f"NEWSDESK_LLM: answerer {name!r} is not supported. Available: {available}")
+    return ANSWERERS[name](**parts)

