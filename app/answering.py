@@ -142,13 +142,13 @@ class ExtractiveAnswerer:
         vectors = self._sentence_vectors(candidates)
         cosine = vectors @ q_vec
         own = [set(lexical_tokens(c.text)) for c in candidates]
-        around = [set(lexical_tokens(c.context)) for c in candidates]
+        around = [set(lexical_tokens(' '.join(_names(c.context)))) for c in candidates]
         q_tokens = _idf_weighted(_weighted_tokens(question), [o | a for o, a in zip(own, around)])
         kind = answer_type(question)
         scored = []
         for cand, cos, vec, sentence, context in zip(candidates, cosine, vectors, own, around):
             overlap = _overlap(q_tokens, sentence, context)
-            support = 0.6 * float(cos) + 0.4 * overlap
+            support = 0.5 * float(cos) + 0.5 * overlap
             score = support + 0.08 / math.sqrt(cand.rank) + _type_bonus(kind, cand.text)
             scored.append(Scored(cand, score, support, vec))
         scored.sort(key=lambda s: -s.score)
@@ -160,7 +160,7 @@ class ExtractiveAnswerer:
         keys = [(c.hit.chunk.content_hash or c.hit.chunk.article_id, c.start, c.end) for c in candidates]
         todo = [i for i, k in enumerate(keys) if k not in self._vectors]
         if todo:
-            fresh = self.embedder.embed_documents([candidates[i].text for i in todo])
+            fresh = self.embedder.embed_documents([_embed_text(candidates[i]) for i in todo])
             for i, vec in zip(todo, fresh):
                 self._vectors[keys[i]] = vec
         for k in keys:
@@ -237,6 +237,11 @@ def _weighted_tokens(question: str) -> dict[str, float]:
     return weights
 
 
+def _names(text: str) -> list[str]:
+    """Capitalised words not opening a sentence: the people, places and bodies a pronoun may stand for."""
+    return [w for w in re.findall(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'-]+", text, flags=re.MULTILINE)]
+
+
 def _idf_weighted(question: dict[str, float], pool: list[set[str]]) -> dict[str, float]:
     """Scale question weights by inverse frequency among the candidates: a word every sentence
     shares (the story's own subject) tells them apart less than the one the question turns on."""
@@ -278,3 +283,9 @@ def make_answerer(name: str, **parts: object) -> Answerer:
         available = sorted({"extractive", *ANSWERERS})
         raise ConfigError(f"NEWSDESK_LLM: answerer {name!r} is not supported. Available: {available}")
     return ANSWERERS[name](**parts)
+
+
+def _embed_text(c: Candidate) -> str:
+    """The previous sentence and the sentence: "Both sides agreed ..." means little without who met."""
+    previous = c.context.split("\n", 1)[-1]
+    return f"{previous} {c.text}".strip()

@@ -68,7 +68,10 @@ def _supported_list() -> str:
 
 
 def _mb(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
+    """A byte count for people: "200.0 MB", "1.0 KB"."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    return f"{size / 1024:.1f} KB" if size >= 1024 else f"{size} bytes"
 
 
 def _too_large(what: str, size: str, settings: Settings) -> str:
@@ -144,11 +147,15 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
                 raise ValueError(f"invalid {encoding} text: {e.reason}") from e
     if _looks_binary(data):
         raise ValueError("binary file (not text)")
-    for encoding in ("utf-8", declared):
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if declared:
         try:
-            return data.decode(encoding) if encoding else _detect(data)
+            return data.decode(declared)
         except (UnicodeDecodeError, LookupError):
-            continue
+            logger.debug("declared charset %r does not decode the data", declared)
     return _detect(data)
 
 
@@ -183,14 +190,16 @@ def _decode_text(data: bytes, declared: str | None = None) -> str:
 
 
 @dataclass
-class _Header:
+class TextHeader:
+    """Metadata taken from the first lines of a plain-text article."""
+
     title: str = ""
     published: date | None = None
     source: str = ""
     author: str = ""
 
 
-def _header_line(line: str, header: _Header) -> bool:
+def _header_line(line: str, header: TextHeader) -> bool:
     """Take a date, "Source: X" or "By Name" line into `header`; True when it was one."""
     value = line.strip().strip("*_").strip()
     if header.published is None and (found := parse_date(_DATE_PREFIX.sub("", value))):
@@ -204,9 +213,9 @@ def _header_line(line: str, header: _Header) -> bool:
     return True
 
 
-def _split_header(lines: list[str], markdown: bool) -> tuple[_Header, list[str]]:
+def _split_header(lines: list[str], markdown: bool) -> tuple[TextHeader, list[str]]:
     """Title (first non-empty line) and header lines (date, source, byline) removed from the body."""
-    header = _Header()
+    header = TextHeader()
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None:
         return header, []
@@ -225,7 +234,7 @@ def _split_header(lines: list[str], markdown: bool) -> tuple[_Header, list[str]]
     return header, body
 
 
-def parse_plain_text(raw: str, *, markdown: bool = False) -> tuple[_Header, str]:
+def parse_plain_text(raw: str, *, markdown: bool = False) -> tuple[TextHeader, str]:
     """Split a plain-text article into header metadata and its cleaned body."""
     lines = re.sub(r"\r\n?", "\n", raw).split("\n")
     header, body_lines = _split_header(lines, markdown)
@@ -309,13 +318,15 @@ class _TextOnly(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._skip += tag in ("script", "style")
-        if tag in _BLOCK_TAGS:
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in _BLOCK_TAGS:
             self.parts.append("\n\n")
 
     def handle_endtag(self, tag: str) -> None:
-        self._skip -= tag in ("script", "style") and self._skip > 0
-        if tag in _BLOCK_TAGS:
+        if tag in ("script", "style"):
+            self._skip = max(0, self._skip - 1)
+        elif tag in _BLOCK_TAGS:
             self.parts.append("\n\n")
 
     def handle_data(self, data: str) -> None:
@@ -498,10 +509,14 @@ def _check_url(url: str, settings: Settings) -> None:
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ValueError("only http and https URLs are supported")
+    try:
+        port = parts.port
+    except ValueError as e:
+        raise ValueError(f"invalid URL: {e}") from e
     if settings.allow_private_urls:
         return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 80, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(parts.hostname, port or 80, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as e:
         raise ValueError(f"could not fetch: cannot resolve host '{parts.hostname}'") from e
     for info in infos:
@@ -658,10 +673,7 @@ def _feed_entries(data: bytes, location: str, *, base: str | None, settings: Set
     # A stream, never bytes or str: feedparser would try those as a file name or URL first.
     parsed = feedparser.parse(BytesIO(data), response_headers=headers)
     if not parsed.entries:
-        if parsed.bozo:
-            yield _failed(location, f"malformed feed: {_describe_bozo(parsed.get('bozo_exception'))}")
-        else:
-            yield _failed(location, "feed has no entries" if parsed.version else "malformed feed: not RSS or Atom")
+        yield _failed(location, _empty_feed_reason(parsed))
         return
     feed_source = _one_line(parsed.feed.get("title")) or _host(base or parsed.feed.get("link", ""))
     for number, entry in enumerate(parsed.entries, start=1):
@@ -675,11 +687,15 @@ def _feed_entries(data: bytes, location: str, *, base: str | None, settings: Set
             yield _failed(label, f"unexpected error: {type(e).__name__}: {e}")
 
 
-def _describe_bozo(error: object) -> str:
-    """feedparser's "<unknown>:2:0: syntax error" as "syntax error (line 2, column 0)"."""
-    text = str(error or "not RSS or Atom")
-    m = re.match(r"<unknown>:(\d+):(\d+):\s*(.*)", text)
-    return f"{m.group(3)} (line {m.group(1)}, column {m.group(2)})" if m else text
+def _empty_feed_reason(parsed: Any) -> str:
+    """Why a feed gave no entries, e.g. "malformed feed: syntax error (line 2, column 0)"."""
+    from xml.sax import SAXException
+
+    error = parsed.get("bozo_exception")
+    if isinstance(error, SAXException):
+        m = re.match(r"<unknown>:(\d+):(\d+):\s*(.*)", str(error))
+        return "malformed feed: " + (f"{m.group(3)} (line {m.group(1)}, column {m.group(2)})" if m else str(error))
+    return "feed has no entries" if parsed.version else "malformed feed: not RSS or Atom"
 
 
 def _entry_date(entry: Any) -> date | None:

@@ -49,7 +49,8 @@ def local() -> Settings:
 
 def test_seed_article_metadata_and_clean_text(local: Settings) -> None:
     article = article_of(only(load_file(SEED, local)))
-    assert article.title == "Cambodia and South Korea agreed to continue deepening cooperation in combating online fraud."
+    title = "Cambodia and South Korea agreed to continue deepening cooperation in combating online fraud."
+    assert article.title == title
     assert article.published == date(2025, 11, 4)
     assert article.source == "Southeast Asia Information Port News (www.dnyxxg.com)"
     assert article.text.startswith("Southeast Asia Information Port News (www.dnyxxg.com) – On November 3, 2025,")
@@ -254,6 +255,15 @@ def test_folder_discovery_recursive_sorted_skips_hidden(tmp_path: Path, local: S
     assert discover(tmp_path / "b" / "z.txt") == [tmp_path / "b" / "z.txt"]
 
 
+def test_load_sources_folder(local: Settings) -> None:
+    results = list(load_sources([str(DATA)], local))
+    names = [Path(r.source).name for r in results]
+    assert names == [f"articles.jsonl:{n}" for n in (1, 2, 3, 4)] + [
+        "briefing.md", "khmer-utf8.txt", "korean-utf8.txt", "no-article.html", "scam-raid.html"
+    ]
+    assert [r.error is None for r in results] == [True, False, False, True, True, True, True, False, True]
+
+
 def test_load_sources_missing_paths_and_schemes(tmp_path: Path, local: Settings) -> None:
     (tmp_path / "empty-folder").mkdir()
     sources = [str(tmp_path / "nope.txt"), "ftp://example.org/a.txt", f"file://{SEED}", str(tmp_path / "empty-folder")]
@@ -302,7 +312,7 @@ def site() -> Iterator[_Site]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield state
     server.shutdown()
@@ -334,6 +344,21 @@ def test_url_plain_text(site: _Site, local: Settings) -> None:
     assert article.id == url
     assert article.published == date(2025, 11, 4)
     assert "Font Size" not in article.text
+
+
+def test_url_pdf(site: _Site, local: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "report.pdf"
+    _write_pdf(path, ["Fraud report", "Losses to investment scams doubled last year."], "Annual fraud report")
+    url = site.add("/report", path.read_bytes(), content_type="application/octet-stream")
+    article = article_of(load_url(url, local))
+    assert article.title == "Annual fraud report"
+    assert article.source == "127.0.0.1"
+    assert "Losses to investment scams doubled last year." in article.text
+
+
+def test_url_unsupported_content_type(site: _Site, local: Settings) -> None:
+    url = site.add("/logo.png", b"\x89PNG\r\n\x1a\n\x00\x00", content_type="image/png")
+    assert load_url(url, local).error == "unsupported content type 'image/png'"
 
 
 def test_url_http_404(site: _Site, local: Settings) -> None:
@@ -402,7 +427,7 @@ def test_oversized_url_body(site: _Site, with_length: bool) -> None:
     loaded = load_url(url, Settings(allow_private_urls=True, max_source_bytes=1024))
     assert loaded.error is not None
     assert loaded.error.startswith("response too large: ")
-    assert loaded.error.endswith("(limit 0.0 MB, NEWSDESK_MAX_SOURCE_BYTES)")
+    assert loaded.error.endswith("(limit 1.0 KB, NEWSDESK_MAX_SOURCE_BYTES)")
 
 
 # --- feeds ---------------------------------------------------------------------------------------

@@ -1,0 +1,646 @@
+"""The Gradio app: a chat whose answers cite their sources, beside a sources panel, and a library tab.
+
+`build_ui(assistant, settings)` returns the Blocks; `launch(settings, ...)` seeds an empty store,
+warms the models, serves on 127.0.0.1 (unless told otherwise) and blocks until Ctrl-C. Gradio is
+imported inside the functions that need it, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import time
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app import ui_render as render
+from app.conversation import Turn
+from app.retrieval import Filters
+from core.errors import ConfigError, NewsdeskError
+from core.records import Answer, ArticleInfo
+from core.settings import Settings
+from core.text import source_host
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+    from app.assistant import Assistant
+    from ingest.loaders import Loaded
+    from ingest.pipeline import Ingestor
+
+logger = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+EXAMPLES = (
+    "What did Korea agree to with Cambodia?",
+    "Who leads Cambodia's committee against cyber fraud?",
+    "What did Ambassador Park thank Cambodia for?",
+)
+UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
+MAX_PASSAGES = 30
+
+
+class InputError(NewsdeskError):
+    """A value typed into the UI is not usable; the message says what to type instead."""
+
+
+# -- small pure helpers ------------------------------------------------------------------------
+
+
+def parse_day(value: str | None, what: str) -> date | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as e:
+        raise InputError(f"the {what} date \u201c{value}\u201d is not a date: write it as YYYY-MM-DD, "
+                         "for example 2025-11-04") from e
+
+
+def parse_filters(since: str | None, until: str | None, sources: Sequence[str] | None) -> Filters:
+    start, end = parse_day(since, "from"), parse_day(until, "to")
+    if start and end and start > end:
+        raise InputError(f"the date range is empty: {start.isoformat()} is after {end.isoformat()}")
+    return Filters(since=start, until=end, sources=tuple(sources or ()))
+
+
+def safe_filename(name: str) -> str:
+    """A file name safe to write anywhere: no folders, no leading dots, only [A-Za-z0-9._-]."""
+    name = unicodedata.normalize("NFKD", re.split(r"[\\/]", name or "")[-1])
+    name = name.encode("ascii", "ignore").decode("ascii")
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = ext, ""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:100] or "upload"
+    ext = re.sub(r"[^A-Za-z0-9]+", "", ext).lower()[:10]
+    return f"{stem}.{ext}" if ext else stem
+
+
+def split_locations(text: str | None) -> list[str]:
+    """URLs typed one per line (or separated by spaces)."""
+    return [part for part in (text or "").split() if part]
+
+
+def outlet_choices(articles: Iterable[ArticleInfo]) -> list[tuple[str, str]]:
+    """(label, host) for each outlet in the store, by name."""
+    outlets: dict[str, str] = {}
+    for a in articles:
+        host = source_host(a.source, a.url)
+        if host and host not in outlets:
+            outlets[host] = a.source or host
+    return sorted(((label, host) for host, label in outlets.items()), key=lambda c: c[0].lower())
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+# -- per-browser-session chat state ------------------------------------------------------------
+
+
+@dataclass
+class ChatSession:
+    """One browser tab's conversation: turns for follow-ups, messages shown, sources panels."""
+
+    turns: list[Turn] = field(default_factory=list)
+    messages: list[dict[str, str]] = field(default_factory=list)
+    entries: list[render.SourcesEntry] = field(default_factory=list)
+
+
+def _bot(content: str) -> dict[str, str]:
+    return {"role": "assistant", "content": content}
+
+
+def _user(content: str) -> dict[str, str]:
+    return {"role": "user", "content": content}
+
+
+# -- the controller: what the UI's events do ---------------------------------------------------
+
+
+class NewsdeskUI:
+    """Event handlers, independent of the layout (returning plain values or Gradio updates)."""
+
+    def __init__(self, assistant: "Assistant", settings: Settings) -> None:
+        self.assistant = assistant
+        self.settings = settings
+        self._assistants: dict[str, Assistant] = {assistant.answerer.name: assistant}
+        self._ingestor: Ingestor | None = None
+
+    # chat ---------------------------------------------------------------------------------------
+
+    @property
+    def modes(self) -> list[str]:
+        modes = ["extractive"]
+        for name in (self.assistant.answerer.name, self.settings.llm):
+            if name not in modes:
+                modes.append(name)
+        return modes
+
+    def assistant_for(self, mode: str | None) -> "Assistant":
+        """The assistant answering in `mode`, sharing store, embedder and index with the main one."""
+        mode = mode or self.assistant.answerer.name
+        if mode not in self._assistants:
+            from app.answering import make_answerer
+
+            parts: dict[str, Any] = {"embedder": self.assistant.embedder}
+            if mode == "extractive":
+                if self.settings.abstain_threshold is not None:
+                    parts["threshold"] = self.settings.abstain_threshold
+            else:
+                parts["settings"] = self.settings
+            try:
+                answerer = make_answerer(mode, **parts)
+            except TypeError as e:
+                raise ConfigError(f"the {mode} answerer cannot be started from the UI: {e}") from e
+            self._assistants[mode] = replace(self.assistant, answerer=answerer)
+        return self._assistants[mode]
+
+    def article_text(self, article_id: str) -> str | None:
+        try:
+            return self.assistant.store.article_text(article_id)
+        except NewsdeskError:
+            logger.warning("could not read article %s for the sources panel", article_id, exc_info=True)
+            return None
+
+    def respond(
+        self, question: str, session: ChatSession | None, since: str, until: str, sources: list[str] | None,
+        k: float | None, mode: str | None,
+    ) -> Iterator[tuple[Any, Any, Any, Any]]:
+        """Stream an answer: yields (chat messages, sources panel, question box, session)."""
+        import gradio as gr
+
+        from app.assistant import check_question
+
+        session = session or ChatSession()
+        try:
+            question = check_question(question)
+            filters = parse_filters(since, until, sources)
+            assistant = self.assistant_for(mode)
+        except NewsdeskError as e:
+            # A warning, not gr.Error: an error would paint every output (the whole chat) red.
+            gr.Warning(escape(_sentence(str(e))), title="Cannot ask that")
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        turn = len(session.entries)
+        messages = [*session.messages, _user(render.user_message_html(question)), _bot(render.thinking_html())]
+        yield messages, gr.skip(), "", session
+
+        history = list(session.turns)
+        text, answer = "", None
+        try:
+            for event in assistant.stream(question, history=history, filters=filters, k=int(k) if k else None):
+                if isinstance(event, Answer):
+                    answer = event
+                    continue
+                text += event
+                messages[-1] = _bot(render.answer_html(text, turn, pending=True))
+                yield messages, gr.skip(), gr.skip(), gr.skip()
+        except Exception as e:  # noqa: BLE001 - whatever failed, the user gets words, the log the traceback
+            reason = str(e) if isinstance(e, NewsdeskError) else "an unexpected error (the server log has details)"
+            logger.log(logging.WARNING if isinstance(e, NewsdeskError) else logging.ERROR,
+                       "answering %r failed", question, exc_info=True)
+            gr.Warning(escape(_sentence(reason)), title="Could not answer")
+            messages[-1] = _bot(render.error_html(reason))
+            session.messages = messages
+            yield messages, gr.skip(), gr.skip(), session
+            return
+        assert answer is not None
+        yield self._finish(question, answer, turn, messages, session, assistant.answerer.name)
+
+    def validate(
+        self, question: str, session: Any, since: str, until: str, sources: Any, k: Any, mode: Any
+    ) -> list[Any]:
+        """Gradio's validator for `respond`: messages shown on the inputs, before anything runs."""
+        import gradio as gr
+
+        from app.assistant import MAX_QUESTION_CHARS
+
+        text = " ".join((question or "").split())
+        if not text:
+            asked = gr.validate(False, "Type a question first.")
+        elif len(text) > MAX_QUESTION_CHARS:
+            asked = gr.validate(False, f"That question is {len(text)} characters long; the limit is "
+                                       f"{MAX_QUESTION_CHARS}.")
+        else:
+            asked = gr.validate(True, "")
+        checks = [asked, None]
+        for value, what in ((since, "from"), (until, "to")):
+            try:
+                parse_day(value, what)
+                checks.append(gr.validate(True, ""))
+            except InputError as e:
+                checks.append(gr.validate(False, _sentence(str(e))))
+        if all(c is None or c["is_valid"] for c in checks):
+            try:
+                parse_filters(since, until, None)
+            except InputError as e:
+                checks[3] = gr.validate(False, _sentence(str(e)))
+        return [*checks, None, None, None]
+
+    def _finish(
+        self, question: str, answer: Answer, turn: int, messages: list[dict[str, str]], session: ChatSession,
+        mode: str,
+    ) -> tuple[Any, Any, Any, Any]:
+        import gradio as gr
+
+        empty = "empty store" in answer.notes
+        body = render.sources_body(answer.citations, turn, self.article_text, abstained=answer.abstained,
+                                   empty_store=empty)
+        seconds = answer.timings.get("total", 0.0)
+        footer = f"{mode} answer in {_duration(seconds)}" if seconds else ""
+        session.entries.append(render.SourcesEntry(turn, question, body, answer.abstained, footer))
+        if not empty:
+            session.turns.append(Turn(question, answer.text, answer.standalone_question))
+        messages[-1] = _bot(render.answer_html(answer.text, turn, answer.citations,
+                                               abstained=answer.abstained and not empty))
+        session.messages = messages
+        return messages, render.sources_panel(session.entries), gr.skip(), session
+
+    def clear(self) -> tuple[list[Any], str, ChatSession]:
+        return [], render.sources_panel([]), ChatSession()
+
+    # library ------------------------------------------------------------------------------------
+
+    def articles(self) -> list[ArticleInfo]:
+        try:
+            return self.assistant.store.list_articles()
+        except NewsdeskError as e:
+            import gradio as gr
+
+            gr.Warning(escape(_sentence(str(e))), title="The store is unavailable")
+            return []
+
+    def views(self, query: str = "", selected: str | None = None, outlets: list[str] | None = None) -> tuple:
+        """Everything that shows the store's contents: header, placeholder, library, pickers."""
+        import gradio as gr
+
+        articles = self.articles()
+        chunks = sum(a.chunks for a in articles)
+        outlet_list = outlet_choices(articles)
+        known_hosts = {host for _, host in outlet_list}
+        shown = [a for a in articles if render.matches(a, query or "")]
+        choices = _article_choices(shown)
+        keep = selected if selected in {a.id for a in shown} else None
+        info = next((a for a in articles if a.id == keep), None)
+        return (
+            render.header(len(articles), chunks),
+            gr.update(placeholder=render.chat_placeholder(len(articles))),
+            render.library_table(articles, query or ""),
+            gr.update(choices=choices, value=keep),
+            render.article_preview(info, self.article_text(info.id) if info else None),
+            gr.update(choices=outlet_list, value=[h for h in (outlets or []) if h in known_hosts]),
+        )
+
+    def search(self, query: str, selected: str | None) -> tuple[str, Any]:
+        import gradio as gr
+
+        articles = self.articles()
+        shown = [a for a in articles if render.matches(a, query or "")]
+        keep = selected if selected in {a.id for a in shown} else None
+        return (render.library_table(articles, query or ""),
+                gr.update(choices=_article_choices(shown), value=keep))
+
+    def preview(self, article_id: str | None) -> tuple[str, Any]:
+        import gradio as gr
+
+        info = self.assistant.store.get_article(article_id) if article_id else None
+        text = self.article_text(info.id) if info else None
+        return render.article_preview(info, text), gr.update(interactive=info is not None)
+
+    def delete(self, article_id: str | None) -> str:
+        """Delete one article; returns a one-line report."""
+        import gradio as gr
+
+        if not article_id:
+            raise gr.Error("Select an article to delete first.", print_exception=False)
+        info = self.assistant.store.get_article(article_id)
+        try:
+            deleted = self.assistant.store.delete_article(article_id)
+        except NewsdeskError as e:
+            raise gr.Error(escape(_sentence(str(e))), title="Could not delete", print_exception=False) from e
+        self.assistant.lexical.refresh(force=True)
+        title = info.title if info and info.title else article_id
+        outcome = "Deleted" if deleted else "Already gone:"
+        logger.info("deleted article %s from the UI", article_id)
+        return render.ingest_result(render.IngestSummary(f"{outcome} \u201c{title}\u201d."))
+
+    def ingestor(self) -> "Ingestor":
+        if self._ingestor is None:
+            from ingest.pipeline import Ingestor
+
+            self._ingestor = Ingestor.from_settings(self.settings, store=self.assistant.store,
+                                                    embedder=self.assistant.embedder)
+        return self._ingestor
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.settings.store_dir / "uploads"
+
+    def stage_uploads(self, files: Sequence[str] | None) -> tuple[list[str], list[str], list["Loaded"]]:
+        """Copy uploads under sanitised names into the uploads folder (so re-uploading a file updates
+        its article); returns (files, jsonl files, failures)."""
+        from ingest.loaders import Loaded
+
+        paths, jsonl, failed = [], [], []
+        limit = self.settings.max_upload_mb * 1024 * 1024
+        for upload in files or []:
+            source = Path(str(upload))
+            name = safe_filename(source.name)
+            ext = Path(name).suffix.lower()
+            if ext not in UPLOAD_TYPES:
+                failed.append(Loaded(name, None, f"unsupported file type {ext or '(none)'} "
+                                                 f"(supported: {', '.join(UPLOAD_TYPES)})"))
+                continue
+            size = source.stat().st_size if source.is_file() else 0
+            if size > limit:
+                failed.append(Loaded(name, None, f"file too large: {_mb(size)} (the limit is "
+                                                 f"{self.settings.max_upload_mb} MB, NEWSDESK_MAX_UPLOAD_MB)"))
+                continue
+            self.uploads_dir.mkdir(parents=True, exist_ok=True)
+            target = self.uploads_dir / name
+            shutil.copyfile(source, target)
+            (jsonl if ext == ".jsonl" else paths).append(str(target))
+        return paths, jsonl, failed
+
+    def ingest(self, files: Sequence[str] | None, urls: str | None, feeds: str | None, progress: Any) -> str:
+        """Ingest uploads, URLs and feeds; returns the report (summary line and errors)."""
+        import gradio as gr
+
+        from ingest.loaders import load_sources
+
+        web, feed_list = split_locations(urls), split_locations(feeds)
+        if not files and not web and not feed_list:
+            raise gr.Error("Choose files to upload, or enter a URL or a feed, then press Ingest.",
+                           title="Nothing to ingest", print_exception=False)
+        progress(0.0, desc="Reading sources")
+        paths, jsonl, failed = self.stage_uploads(files)
+        total = len(paths) + len(web) if not jsonl and not feed_list else None
+
+        def tracked() -> Iterator["Loaded"]:
+            yield from failed
+            for done, item in enumerate(load_sources([*paths, *web], self.settings, jsonl=jsonl, feeds=feed_list),
+                                        start=1):
+                progress((done, total), desc=f"Read {Path(item.source).name or item.source}", unit="articles")
+                yield item
+            progress(None, desc="Embedding and indexing")
+
+        try:
+            report = self.ingestor().run(tracked())
+        except NewsdeskError as e:
+            raise gr.Error(escape(_sentence(str(e))), title="Ingest failed", print_exception=False) from e
+        self.assistant.lexical.refresh(force=True)
+        logger.info("ingest from the UI: %s", report.summary())
+        summary = render.IngestSummary(report.summary(), report.errors, ok=report.failed == 0)
+        return render.ingest_result(summary)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
+def _sentence(message: str) -> str:
+    message = message.strip()
+    return (message[:1].upper() + message[1:]).rstrip(".") + "." if message else "Something went wrong."
+
+
+# -- layout ------------------------------------------------------------------------------------
+
+
+def build_ui(assistant: "Assistant", settings: Settings) -> "gr.Blocks":
+    """The Blocks app (theme, CSS and the citation-click script are passed at launch: `launch_options`)."""
+    import gradio as gr
+
+    ui = NewsdeskUI(assistant, settings)
+    articles = ui.articles()
+    with gr.Blocks(title="Newsdesk QA", analytics_enabled=False) as demo:
+        header = gr.HTML(render.header(len(articles), sum(a.chunks for a in articles)), js_on_load=None)
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                chat = _chat_tab(ui, settings, articles)
+            with gr.Tab("Library", id="library"):
+                library = _library_tab(ui, settings, articles)
+        views = [header, chat["chatbot"], library["table"], library["select"], library["preview"], chat["outlets"]]
+        demo.load(ui.views, inputs=[library["search"], library["select"], chat["outlets"]], outputs=views,
+                  show_progress="hidden", api_visibility="private")
+        _wire_library(ui, library, views, chat)
+    return demo
+
+
+def _chat_tab(ui: NewsdeskUI, settings: Settings, articles: list[ArticleInfo]) -> dict[str, Any]:
+    import gradio as gr
+
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=420):
+            chatbot = gr.Chatbot(
+                elem_id="nd-chat", label="Chat", show_label=False, height=560, render_markdown=False,
+                sanitize_html=True, allow_tags=False, feedback_options=None, buttons=[],
+                placeholder=render.chat_placeholder(len(articles)), layout="bubble",
+            )
+            with gr.Row(equal_height=True, elem_id="nd-ask-row"):
+                question = gr.Textbox(placeholder="Ask a question about the articles\u2026", show_label=False,
+                                      scale=1, lines=1, max_lines=4, autofocus=True, elem_id="nd-question")
+                send = gr.Button("Ask", variant="primary", scale=0, min_width=96, elem_id="nd-send")
+                clear = gr.Button("Clear chat", variant="secondary", scale=0, min_width=120, elem_id="nd-clear")
+            with gr.Row(elem_id="nd-examples"):
+                gr.HTML('<span class="nd-try">Try:</span>', js_on_load=None, elem_classes=["nd-try-wrap"])
+                examples = [gr.Button(q, size="sm", variant="secondary", elem_classes=["nd-example"])
+                            for q in EXAMPLES]
+            with gr.Accordion("Search options", open=False, elem_id="nd-options"):
+                with gr.Row():
+                    since = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", max_lines=1, elem_id="nd-since")
+                    until = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", max_lines=1, elem_id="nd-until")
+                outlets = gr.Dropdown(label="Outlets", choices=outlet_choices(articles), multiselect=True, value=[],
+                                      info="Only these outlets (none selected: all)", elem_id="nd-outlets")
+                with gr.Row():
+                    k = gr.Slider(1, MAX_PASSAGES, value=settings.top_k, step=1, label="Passages to retrieve")
+                    mode = gr.Dropdown(label="Answer mode", choices=ui.modes, value=ui.assistant.answerer.name,
+                                       info="extractive quotes the articles; an LLM writes, then is checked")
+        with gr.Column(scale=2, min_width=340):
+            sources = gr.HTML(render.sources_panel([]), elem_id="nd-sources-box", js_on_load=None)
+    session = gr.State(ChatSession())
+
+    inputs = [question, session, since, until, outlets, k, mode]
+    outputs = [chatbot, sources, question, session]
+    ask = {"fn": ui.respond, "inputs": inputs, "outputs": outputs, "validator": ui.validate,
+           "show_progress": "minimal", "api_visibility": "private"}
+    question.submit(**ask)
+    send.click(**ask)
+    for button, text in zip(examples, EXAMPLES):
+        button.click(lambda q=text: q, outputs=question, api_visibility="private", queue=False).then(**ask)
+    for event in (clear.click, chatbot.clear):
+        event(ui.clear, outputs=[chatbot, sources, session], api_visibility="private", queue=False)
+    return {"chatbot": chatbot, "outlets": outlets}
+
+
+def _library_tab(ui: NewsdeskUI, settings: Settings, articles: list[ArticleInfo]) -> dict[str, Any]:
+    import gradio as gr
+
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=420):
+            search = gr.Textbox(placeholder="Search titles, outlets, dates\u2026", show_label=False, max_lines=1,
+                                elem_id="nd-library-search")
+            table = gr.HTML(render.library_table(articles), elem_id="nd-library", js_on_load=None)
+            with gr.Row(equal_height=True):
+                select = gr.Dropdown(label="Read or delete an article", choices=_article_choices(articles),
+                                     value=None, scale=1, elem_id="nd-article")
+                delete = gr.Button("Delete\u2026", variant="stop", interactive=False, scale=0, min_width=110,
+                                   elem_id="nd-delete")
+            with gr.Row(visible=False, equal_height=True) as confirm_row:
+                gr.HTML('<div class="nd-confirm">Delete this article and its passages from the store?</div>',
+                        js_on_load=None)
+                confirm = gr.Button("Delete", variant="stop", size="sm", scale=0, min_width=90,
+                                    elem_id="nd-confirm-delete")
+                cancel = gr.Button("Cancel", size="sm", scale=0, min_width=90, elem_id="nd-cancel-delete")
+            preview = gr.HTML(render.article_preview(None, None), elem_id="nd-preview", js_on_load=None)
+        with gr.Column(scale=2, min_width=340):
+            gr.HTML(f'<h3 class="nd-h3">Add articles</h3><p class="nd-muted nd-small">Files: txt, md, html, pdf or '
+                    f"jsonl, up to {settings.max_upload_mb} MB each. Re-ingesting a changed article updates it; an "
+                    "unchanged one is skipped.</p>", js_on_load=None)
+            files = gr.File(label="Files", file_count="multiple", file_types=list(UPLOAD_TYPES),
+                            elem_id="nd-upload")
+            urls = gr.Textbox(label="Article URLs", placeholder="https://\u2026 (one per line)", lines=1,
+                              max_lines=5, elem_id="nd-urls")
+            feeds = gr.Textbox(label="RSS/Atom feeds", placeholder="https://\u2026/feed.xml (one per line)",
+                               lines=1, max_lines=5, elem_id="nd-feeds")
+            ingest = gr.Button("Ingest", variant="primary", elem_id="nd-ingest")
+            report = gr.HTML("", elem_id="nd-report", js_on_load=None)
+    return {"search": search, "table": table, "files": files, "urls": urls, "feeds": feeds, "ingest": ingest,
+            "report": report, "select": select, "preview": preview, "delete": delete, "confirm_row": confirm_row,
+            "confirm": confirm, "cancel": cancel}
+
+
+def _article_choices(articles: Iterable[ArticleInfo]) -> list[tuple[str, str]]:
+    return [(render.article_choice(a), a.id) for a in articles]
+
+
+def _wire_library(ui: NewsdeskUI, lib: dict[str, Any], views: list[Any], chat: dict[str, Any]) -> None:
+    import gradio as gr
+
+    private: dict[str, Any] = {"api_visibility": "private"}
+    refresh = {"fn": ui.views, "inputs": [lib["search"], lib["select"], chat["outlets"]], "outputs": views,
+               "show_progress": "hidden", **private}
+    writes = {"concurrency_limit": 1, "concurrency_id": "store-writes", **private}
+    lib["search"].change(ui.search, inputs=[lib["search"], lib["select"]], outputs=[lib["table"], lib["select"]],
+                         queue=False, show_progress="hidden", **private)
+    lib["select"].change(ui.preview, inputs=lib["select"], outputs=[lib["preview"], lib["delete"]],
+                         show_progress="hidden", **private)
+
+    # Gradio finds the progress tracker by its default value.
+    def ingest(files: list[str] | None, urls: str, feeds: str,
+               progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
+        return ui.ingest(files, urls, feeds, progress), None, "", ""
+
+    lib["ingest"].click(ingest, inputs=[lib["files"], lib["urls"], lib["feeds"]],
+                        outputs=[lib["report"], lib["files"], lib["urls"], lib["feeds"]], **writes).then(**refresh)
+    show, hide = (lambda: gr.update(visible=True)), (lambda: gr.update(visible=False))
+    lib["delete"].click(show, outputs=lib["confirm_row"], queue=False, **private)
+    lib["cancel"].click(hide, outputs=lib["confirm_row"], queue=False, **private)
+    lib["confirm"].click(hide, outputs=lib["confirm_row"], queue=False, **private).then(
+        ui.delete, inputs=lib["select"], outputs=lib["report"], **writes).then(**refresh)
+
+
+# -- launching ---------------------------------------------------------------------------------
+
+
+def launch_options(settings: Settings) -> dict[str, Any]:
+    """Theme, CSS, the citation-click script and the upload limit, for `Blocks.launch`."""
+    import gradio as gr
+
+    script = (STATIC / "newsdesk.js").read_text(encoding="utf-8")
+    theme = gr.themes.Soft(
+        primary_hue="blue", secondary_hue="slate", neutral_hue="slate",
+        # Bundled fonts only (no font CDN offline); weight 600 falls back to Bold, since the bundled
+        # SemiBold face renders some letters from another face.
+        font=(gr.themes.LocalFont("IBM Plex Sans", weights=(400, 700)), "ui-sans-serif", "system-ui", "sans-serif"),
+    ).set(button_primary_background_fill="*primary_600", button_primary_background_fill_hover="*primary_700",
+          button_primary_text_color="white", button_primary_text_color_hover="white",
+          button_cancel_background_fill="#dc2626", button_cancel_background_fill_hover="#b91c1c",
+          button_cancel_text_color="white", button_cancel_text_color_hover="white")
+    return {
+        "theme": theme,
+        "css": (STATIC / "newsdesk.css").read_text(encoding="utf-8"),
+        "head": f"<script>{script}</script>",
+        "max_file_size": f"{settings.max_upload_mb}mb",
+    }
+
+
+def auth_pair(settings: Settings) -> tuple[str, str] | None:
+    if not settings.auth:
+        return None
+    user, _, password = settings.auth.partition(":")
+    return user, password
+
+
+def seed_store(assistant: "Assistant", settings: Settings) -> str | None:
+    """Ingest the bundled sample articles into an empty store; returns what happened (None: not needed)."""
+    from ingest.loaders import load_sources
+    from ingest.pipeline import Ingestor
+
+    if assistant.store.list_articles():
+        return None
+    folder = settings.articles_dir
+    if not folder.is_dir():
+        logger.warning("the store is empty and the sample folder %s does not exist", folder)
+        return f"the store is empty and there is no sample folder {folder} (NEWSDESK_ARTICLES_DIR)"
+    ingestor = Ingestor.from_settings(settings, store=assistant.store, embedder=assistant.embedder)
+    report = ingestor.run(load_sources([str(folder)], settings))
+    assistant.lexical.refresh(force=True)
+    logger.info("seeded the empty store from %s: %s", folder, report.summary())
+    for error in report.errors:
+        logger.warning("seeding: %s: %s", error["source"], error["error"])
+    return f"the store was empty: ingested the sample articles from {folder}: {report.summary()}"
+
+
+def warm_up(assistant: "Assistant") -> None:
+    """Load the embedding model and the lexical index now, so the first question is quick."""
+    started = time.perf_counter()
+    assistant.embedder.embed_query("warm up")
+    assistant.lexical.refresh()
+    if assistant.lexical.size:
+        try:
+            assistant.ask("What happened?")
+        except NewsdeskError:
+            logger.warning("the warm-up question failed", exc_info=True)
+    logger.info("models warmed up in %.1f s", time.perf_counter() - started)
+
+
+def launch(settings: Settings, *, host: str = "127.0.0.1", port: int | None = None, seed: bool = True) -> int:
+    """Serve the UI until Ctrl-C; returns the exit code."""
+    from app.assistant import build_assistant
+
+    print("Newsdesk QA: loading the store and the embedding model\u2026", flush=True)
+    assistant = build_assistant(settings)
+    if seed:
+        done = seed_store(assistant, settings)
+        if done:
+            print(f"Newsdesk QA: {done}", flush=True)
+    warm_up(assistant)
+    demo = build_ui(assistant, settings)
+    demo.queue(default_concurrency_limit=4)
+    try:
+        _, url, _ = demo.launch(
+            server_name=host or "127.0.0.1", server_port=port, auth=auth_pair(settings),
+            auth_message="Newsdesk QA: sign in" if settings.auth else None, prevent_thread_lock=True,
+            quiet=True, show_error=False, ssr_mode=False, share=False, footer_links=[],
+            **launch_options(settings),
+        )
+    except OSError as e:
+        raise ConfigError(f"cannot serve on {host}:{port or 'the default port'}: {e} (choose another with --port)"
+                          ) from e
+    print(f"Newsdesk QA is running on {url.rstrip('/')}/  (Ctrl-C to stop)", flush=True)
+    try:
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nNewsdesk QA: stopping.", flush=True)
+    finally:
+        demo.close()
+    return 0

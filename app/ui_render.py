@@ -1,0 +1,309 @@
+"""HTML for the chat UI: answers with clickable [n], the sources panel, the library table.
+
+Pure functions, no Gradio. Everything that comes from an article or a user (text, titles, outlets,
+URLs, ids, file names, error messages) is HTML-escaped here; links are emitted only for http(s) URLs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from html import escape
+
+from core.records import ArticleInfo, Citation
+
+MAX_PARAGRAPH_CHARS = 1400
+"""A cited paragraph longer than this is cut around the highlighted sentence."""
+
+CONTEXT_CHARS = 500
+"""Characters kept on each side of the highlighted sentence when a paragraph is cut."""
+
+_SAFE_URL = re.compile(r"^https?://[^\s\x00-\x1f\x7f\"'<>`\\]+$", re.IGNORECASE)
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+_CODE = re.compile(r"`([^`\n]{1,200})`")
+_DOT = " \u00b7 "
+
+
+def safe_url(url: str | None) -> str | None:
+    """`url` when it is an absolute http(s) URL with a host, else None (javascript:, data:, relative...)."""
+    from urllib.parse import urlsplit
+
+    url = (url or "").strip()
+    if not _SAFE_URL.match(url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return url
+
+
+def link(url: str | None, label: str, *, css: str = "") -> str:
+    """An external link opening in a new tab, or the escaped label alone when the URL is not http(s)."""
+    href = safe_url(url)
+    text = escape(label)
+    if href is None:
+        return text
+    cls = f' class="{escape(css)}"' if css else ""
+    return f'<a{cls} href="{escape(href, quote=True)}" target="_blank" rel="noopener noreferrer nofollow">{text}</a>'
+
+
+def human_date(value: date | None) -> str:
+    return f"{value.day}\u00a0{value:%B}\u00a0{value.year}" if value else "undated"
+
+
+def source_anchor(turn: int, n: int) -> str:
+    """The element id of source `n` of answer `turn` in the sources panel."""
+    return f"src-{turn}-{n}"
+
+
+# -- chat messages -----------------------------------------------------------------------------
+
+
+def user_message_html(question: str) -> str:
+    return escape(question)
+
+
+def answer_html(
+    text: str, turn: int, citations: Sequence[Citation] = (), *, abstained: bool = False, pending: bool = False
+) -> str:
+    """An answer for the chat: escaped text whose [n] markers link to their source in the panel."""
+    titles = {c.n: c.title or c.article_id for c in citations}
+
+    def marker(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        if citations and n not in titles:
+            return match.group(0)
+        title = escape(f"Source {n}: {titles.get(n, '')}".rstrip(": "), quote=True)
+        return f'<a class="nd-cite" href="#{source_anchor(turn, n)}" title="{title}">[{n}]</a>'
+
+    body = _CODE.sub(r"<code>\1</code>", _MARKER.sub(marker, escape(text, quote=False)))
+    if pending:
+        body += '<span class="nd-typing" aria-label="answering">\u2026</span>'
+    if abstained:
+        return f'<p class="nd-abstain-badge">Not answered by the articles</p><p>{body}</p>'
+    return body
+
+
+def thinking_html() -> str:
+    return '<span class="nd-typing">Searching the articles\u2026</span>'
+
+
+def error_html(message: str) -> str:
+    return f'<p class="nd-error-msg">Could not answer: {escape(message)}</p>'
+
+
+# -- sources panel -----------------------------------------------------------------------------
+
+
+def highlighted_paragraph(text: str, start: int, end: int) -> str:
+    """The paragraph of `text` (paragraphs are separated by a blank line) holding [start, end),
+    escaped, with that span wrapped in <mark>."""
+    start = max(0, min(start, len(text)))
+    end = max(start, min(end, len(text)))
+    cut = text.rfind("\n\n", 0, start)
+    para_start = 0 if cut < 0 else cut + 2
+    para_end = text.find("\n\n", end)
+    if para_end < 0:
+        para_end = len(text)
+    before = text[para_start:start].lstrip()
+    after = text[end:para_end].rstrip()
+    if len(before) + len(after) + (end - start) > MAX_PARAGRAPH_CHARS:
+        if len(before) > CONTEXT_CHARS:
+            before = "\u2026" + before[-CONTEXT_CHARS:].split(" ", 1)[-1]
+        if len(after) > CONTEXT_CHARS:
+            after = after[:CONTEXT_CHARS].rsplit(" ", 1)[0] + "\u2026"
+    return f"{escape(before)}<mark>{escape(text[start:end])}</mark>{escape(after)}"
+
+
+def cited_passage(citation: Citation, article_text: str | None) -> str:
+    """The cited sentence highlighted inside its paragraph; the quote alone when the article changed."""
+    if article_text is not None:
+        start, end = citation.start, citation.end
+        if article_text[start:end] != citation.quote:
+            found = article_text.find(citation.quote) if citation.quote else -1
+            start, end = (found, found + len(citation.quote)) if found >= 0 else (-1, -1)
+        if start >= 0:
+            return highlighted_paragraph(article_text, start, end)
+    note = "the article has been deleted" if article_text is None else "the article has changed since"
+    return f'<mark>{escape(citation.quote)}</mark> <span class="nd-muted">({note})</span>'
+
+
+def source_card(citation: Citation, turn: int, article_text: str | None) -> str:
+    c = citation
+    label = c.title or c.article_id
+    title = link(c.url, label, css="nd-title") if safe_url(c.url) else f'<span class="nd-title">{escape(label)}</span>'
+    meta = [escape(c.source) if c.source else "", escape(human_date(c.published))]
+    where = link(c.url, _short_url(c.url), css="nd-url") if safe_url(c.url) else ""
+    return (
+        f'<article class="nd-src" id="{source_anchor(turn, c.n)}">'
+        f'<div class="nd-src-head"><span class="nd-n">{c.n}</span>{title}</div>'
+        f'<div class="nd-meta">{_DOT.join(m for m in meta if m)}{_DOT + where if where else ""}</div>'
+        f'<p class="nd-para">{cited_passage(c, article_text)}</p>'
+        "</article>"
+    )
+
+
+def _short_url(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or url
+    return host[4:] if host.startswith("www.") else host
+
+
+@dataclass
+class SourcesEntry:
+    """What the sources panel shows for one answer; `body` is rendered once, when the answer arrives."""
+
+    turn: int
+    question: str
+    body: str
+    abstained: bool = False
+    footer: str = ""
+
+
+def sources_body(
+    citations: Sequence[Citation], turn: int, article_text: Callable[[str], str | None], *, abstained: bool,
+    empty_store: bool = False,
+) -> str:
+    """The cards for one answer (article texts are fetched once per article)."""
+    if empty_store:
+        return ('<p class="nd-muted">No articles are stored yet. Add some in the <b>Library</b> tab '
+                "(files, a URL or an RSS/Atom feed), then ask again.</p>")
+    if not citations:
+        return '<p class="nd-muted">No passage matched this question.</p>'
+    texts: dict[str, str | None] = {}
+    cards = []
+    for c in citations:
+        if c.article_id not in texts:
+            texts[c.article_id] = article_text(c.article_id)
+        cards.append(source_card(c, turn, texts[c.article_id]))
+    lead = ('<p class="nd-abstain-note">The articles do not answer this. The closest passages were:</p>'
+            if abstained else "")
+    return lead + "".join(cards)
+
+
+def sources_panel(entries: Sequence[SourcesEntry]) -> str:
+    """Every answer's sources, newest first and open; earlier answers folded."""
+    if not entries:
+        return (
+            '<div class="nd-sources-empty"><h3>Sources</h3><p>Ask a question. Every sentence of the answer ends '
+            "with a marker such as <b>[1]</b>; click it to see the exact sentence here, highlighted in its "
+            "paragraph, with the article's title, outlet, date and link.</p></div>"
+        )
+    parts = ['<div class="nd-sources">']
+    for i, entry in enumerate(reversed(entries)):
+        label = "Closest passages" if entry.abstained else "Sources"
+        footer = f'<p class="nd-footer">{escape(entry.footer)}</p>' if entry.footer else ""
+        parts.append(
+            f'<details class="nd-turn"{" open" if i == 0 else ""} id="turn-{entry.turn}">'
+            f'<summary><span class="nd-label">{label}</span> <span class="nd-q">{escape(entry.question)}</span>'
+            f"</summary>{entry.body}{footer}</details>"
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+# -- library -----------------------------------------------------------------------------------
+
+
+def matches(info: ArticleInfo, query: str) -> bool:
+    """Every word of `query` appears in the article's title, outlet, URL, id or date."""
+    haystack = " ".join([info.title, info.source, info.url, info.id, human_date(info.published),
+                         info.published.isoformat() if info.published else ""]).lower()
+    return all(word in haystack for word in query.lower().split())
+
+
+def library_table(articles: Sequence[ArticleInfo], query: str = "") -> str:
+    shown = [a for a in articles if matches(a, query)]
+    chunks = sum(a.chunks for a in articles)
+    if not articles:
+        return ('<div class="nd-library-empty"><p><b>The library is empty.</b> Upload article files (txt, md, '
+                "html, pdf, jsonl), or add a URL or an RSS/Atom feed, then press <b>Ingest</b>.</p></div>")
+    count = (f"{len(articles)} article{'s' if len(articles) != 1 else ''}, {chunks} passage{'s' if chunks != 1 else ''}"
+             if not query.strip() else f"{len(shown)} of {len(articles)} articles match \u201c{escape(query)}\u201d")
+    rows = []
+    for a in shown:
+        title = link(a.url, a.title or a.id) if safe_url(a.url) else escape(a.title or a.id)
+        rows.append(
+            f'<tr><td class="nd-col-title">{title}<div class="nd-id">{escape(shown_id(a.id))}</div></td>'
+            f"<td>{escape(a.source) or '<span class=nd-muted>unknown</span>'}</td>"
+            f'<td class="nd-nowrap">{escape(a.published.isoformat()) if a.published else "undated"}</td>'
+            f'<td class="nd-num">{a.chunks}</td></tr>'
+        )
+    body = "".join(rows) or '<tr><td colspan="4" class="nd-muted">No article matches.</td></tr>'
+    return (
+        f'<div class="nd-library"><p class="nd-count">{count}</p><table class="nd-table">'
+        "<thead><tr><th>Title</th><th>Outlet</th><th>Published</th><th>Passages</th></tr></thead>"
+        f"<tbody>{body}</tbody></table></div>"
+    )
+
+
+def shown_id(article_id: str) -> str:
+    """An article id as shown to users: a URL as is, a file by its name only (not the server's folders)."""
+    if article_id.startswith("file://"):
+        return article_id.rstrip("/").rsplit("/", 1)[-1]
+    return article_id
+
+
+def article_choice(info: ArticleInfo) -> str:
+    """The label of an article in a dropdown (plain text: Gradio shows it as text)."""
+    when = info.published.isoformat() if info.published else "undated"
+    return f"{info.title or shown_id(info.id)} ({when})"
+
+
+def article_preview(info: ArticleInfo | None, text: str | None) -> str:
+    if info is None:
+        return '<p class="nd-muted">Select an article to read it or delete it.</p>'
+    meta = [escape(info.source) if info.source else "", escape(human_date(info.published)),
+            f"{info.chunks} passage{'s' if info.chunks != 1 else ''}"]
+    origin = link(info.url, info.url) if safe_url(info.url) else escape(shown_id(info.id))
+    paragraphs = [p.strip() for p in (text or "").split("\n\n") if p.strip()]
+    body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs) or '<p class="nd-muted">(no text stored)</p>'
+    return (
+        f'<div class="nd-preview"><h3>{escape(info.title or info.id)}</h3>'
+        f'<div class="nd-meta">{_DOT.join(m for m in meta if m)}</div>'
+        f'<div class="nd-meta">{origin}</div><div class="nd-preview-text">{body}</div></div>'
+    )
+
+
+@dataclass
+class IngestSummary:
+    """The outcome of one ingest from the Library tab."""
+
+    summary: str
+    errors: list[dict[str, str]] = field(default_factory=list)
+    ok: bool = True
+
+
+def ingest_result(result: IngestSummary) -> str:
+    state = "nd-ok" if result.ok and not result.errors else "nd-warn"
+    errors = "".join(
+        f'<li><span class="nd-err-src">{escape(e.get("source", ""))}</span>: {escape(e.get("error", ""))}</li>'
+        for e in result.errors
+    )
+    listed = f'<ul class="nd-errors">{errors}</ul>' if errors else ""
+    return f'<div class="nd-report {state}"><p class="nd-summary">{escape(result.summary)}</p>{listed}</div>'
+
+
+def header(articles: int, chunks: int) -> str:
+    stats = (f"{articles} article{'s' if articles != 1 else ''} \u00b7 {chunks} passages" if articles
+             else "no articles yet \u2014 add some in the Library tab")
+    return (
+        '<div class="nd-header"><div><h1>Newsdesk QA</h1><p>Answers from your news articles, every sentence '
+        f'cited to the exact source sentence.</p></div><div class="nd-stats">{escape(stats)}</div></div>'
+    )
+
+
+def chat_placeholder(articles: int) -> str:
+    if not articles:
+        return ('<div class="nd-placeholder"><h3>No articles yet</h3><p>Open the <b>Library</b> tab to upload '
+                "article files or add a URL or an RSS/Atom feed (or run <code>python -m ingest PATH_OR_URL</code>). "
+                "Then ask away.</p></div>")
+    return (f'<div class="nd-placeholder"><h3>Ask about {articles} article{"s" if articles != 1 else ""}</h3>'
+            "<p>Every sentence of an answer cites the article sentence it comes from. Click a marker such as "
+            "<b>[1]</b> to see that sentence in the sources panel.</p></div>")
