@@ -39,7 +39,8 @@ _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|do
                      re.IGNORECASE)
 _DATE = re.compile(
     r"\b(19|20)\d\d\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d|\b(monday|tuesday|wednesday|"
-    r"thursday|friday|saturday|sunday|yesterday|today|last week|this week|recently)\b", re.IGNORECASE)
+    r"thursday|friday|saturday|sunday|yesterday|today|tomorrow|last week|this week|next week|recently)\b"
+    r"|\b(after|within|in|for|by)\s+(\w+\s+){0,2}(days?|weeks?|months?|years?)\b", re.IGNORECASE)
 
 
 class Answerer(Protocol):
@@ -82,9 +83,9 @@ def answer_type(question: str) -> str | None:
 
 def _type_bonus(kind: str | None, text: str) -> float:
     if kind == "number":
-        return 0.04 if _NUMBER.search(text) else -0.06
+        return 0.05 if _NUMBER.search(text) else -0.1
     if kind == "date":
-        return 0.06 if _DATE.search(text) else -0.04
+        return 0.1 if _DATE.search(text) else -0.1
     return 0.0
 
 

@@ -96,3 +96,23 @@ def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
     server.start()
     yield server
     server.stop()
+
+
+SAMPLE_SOURCES = (ROOT / "data" / "articles", DATA / "articles")
+"""The sample corpus: the bundled seed plus short distractor articles written for the tests."""
+
+
+@pytest.fixture(scope="session")
+def sample_assistant(tmp_path_factory, embedder):
+    """An assistant over the sample corpus, ingested once per session. Tests must not modify it."""
+    from app.assistant import build_assistant
+    from core.settings import Settings
+    from ingest.loaders import load_sources
+    from ingest.pipeline import Ingestor
+
+    settings = Settings(store_dir=tmp_path_factory.mktemp("sample") / "store", collection="sample", _env_file=None)
+    report = Ingestor.from_settings(settings, embedder=embedder).run(
+        load_sources([str(p) for p in SAMPLE_SOURCES], settings)
+    )
+    assert report.failed == 0, report.errors
+    return build_assistant(settings, embedder=embedder)

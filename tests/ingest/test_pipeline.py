@@ -244,3 +244,30 @@ def test_chroma_server_down_is_a_clear_error_and_nothing_lost(chroma_server, tmp
     chroma_server.start()
     back = json.loads(_cli(["stats", "--json"], env).stdout)
     assert back["articles"] == 1
+
+
+def test_korean_and_khmer_survive_ingest_and_retrieval(ingestor, settings, tmp_path):
+    from tests.conftest import DATA
+
+    korean = (DATA / "loaders" / "korean-utf8.txt").read_text(encoding="utf-8")
+    cp949 = tmp_path / "korean-cp949.txt"
+    cp949.write_bytes(korean.encode("cp949"))
+    khmer = DATA / "loaders" / "khmer-utf8.txt"
+    report = _ingest(ingestor, settings, cp949, khmer)
+    assert (report.added, report.failed) == (2, 0), report.errors
+    texts = {a.title: ingestor.store.article_text(a.id) for a in ingestor.store.list_articles()}
+    assert texts["한국과 캄보디아, 온라인 사기 공동 대응 강화"].startswith("한국 정부는 캄보디아 당국과 함께")
+    khmer_title = khmer.read_text(encoding="utf-8").splitlines()[0]
+    assert khmer_title in texts and "រដ្ឋាភិបាលកម្ពុជា" in texts[khmer_title]
+    for chunk in ingestor.store.iter_chunks():
+        assert ingestor.store.article_text(chunk.article_id)[chunk.start:chunk.end] == chunk.text
+
+
+def test_dry_run_reports_without_writing(ingestor, settings, tmp_path):
+    from ingest.loaders import load_sources
+
+    folder = tmp_path / "news"
+    _write_articles(folder, 3)
+    report = ingestor.run(load_sources([str(folder)], settings), dry_run=True)
+    assert (report.added, report.chunks_embedded) == (3, 0)
+    assert ingestor.store.list_articles() == [] and ingestor.store.count_chunks() == 0
