@@ -66,8 +66,11 @@ class Chunker:
             raise ValueError(f"embedding header of {article.id!r} leaves no room under max_seq_length")
         pieces = self._pieces(text, budget)
         windows = self._windows(pieces, budget)
-        chunks = [Chunk(article.id, i, text[a:b], a, b) for i, (a, b) in enumerate(windows)]
-        return self._enforce_limit(article, chunks, budget)
+        chunks = [Chunk(article.id, i, text[a:b], a, b) for i, (a, b, _) in enumerate(windows)]
+        # Word-piece counts add up over whitespace-separated sentences, so only windows whose estimate
+        # comes near the limit need the exact (slower) check.
+        near = [i for i, (_, _, estimate) in enumerate(windows) if estimate >= budget - 16]
+        return self._enforce_limit(article, chunks, near)
 
     def _pieces(self, text: str, budget: int) -> list[_Piece]:
         spans = sentence_spans(text)
@@ -108,8 +111,9 @@ class Chunker:
                 a += 1
         return pieces
 
-    def _windows(self, pieces: list[_Piece], budget: int) -> list[tuple[int, int]]:
-        windows: list[tuple[int, int]] = []
+    def _windows(self, pieces: list[_Piece], budget: int) -> list[tuple[int, int, int]]:
+        """(start, end, estimated model tokens) of each window of whole sentences."""
+        windows: list[tuple[int, int, int]] = []
         i = 0
         while i < len(pieces):
             j, tokens, model_tokens = i, 0, 0
@@ -121,27 +125,34 @@ class Chunker:
                 tokens += p.tokens
                 model_tokens += p.model_tokens + 1
                 j += 1
-            windows.append((pieces[i].start, pieces[j - 1].end))
+            windows.append((pieces[i].start, pieces[j - 1].end, model_tokens))
             if j >= len(pieces):
                 break
             i = self._next_start(pieces, i, j)
         return windows
 
     def _next_start(self, pieces: list[_Piece], i: int, j: int) -> int:
-        """Start of the next window: back up over trailing sentences that fit in the overlap."""
+        """Start of the next window: back up over trailing sentences that fit in the overlap, and over
+        at least the last one unless it is very long, so a fact split across chunks is found whole."""
         k, overlap = j, 0
-        while k - 1 > i and overlap + pieces[k - 1].tokens <= self.overlap_tokens:
+        while k - 1 > i:
+            size = pieces[k - 1].tokens
+            if overlap + size > self.overlap_tokens and not (k == j and size <= self.target_tokens // 2):
+                break
             k -= 1
-            overlap += pieces[k].tokens
+            overlap += size
         return k
 
-    def _enforce_limit(self, article: Article, chunks: list[Chunk], budget: int) -> list[Chunk]:
-        """Verify with the model tokenizer; trim any window the additive estimate got wrong."""
+    def _enforce_limit(self, article: Article, chunks: list[Chunk], check: list[int]) -> list[Chunk]:
+        """Verify the windows at `check` with the model tokenizer; trim any the estimate got wrong."""
+        if not check:
+            return chunks
         header = embedding_header(article)
-        counts = self.model.count_tokens([header + c.text for c in chunks])
+        counts = self.model.count_tokens([header + chunks[i].text for i in check])
         limit = self.model.max_seq_length
-        fixed: list[Chunk] = []
-        for chunk, n in zip(chunks, counts):
+        fixed = list(chunks)
+        for i, n in zip(check, counts):
+            chunk = chunks[i]
             while n > limit:
                 spans = sentence_spans(article.text, chunk.start, chunk.end)
                 if len(spans) < 2:
@@ -149,5 +160,5 @@ class Chunker:
                 a, b = chunk.start, spans[-2][1]
                 chunk = Chunk(article.id, chunk.ordinal, article.text[a:b], a, b)
                 n = self.model.count_tokens([header + chunk.text])[0]
-            fixed.append(chunk)
+            fixed[i] = chunk
         return fixed

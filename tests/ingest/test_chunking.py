@@ -1,0 +1,71 @@
+"""Chunks are whole sentences, overlap, keep exact offsets and never exceed the model's limit."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from core.records import Article
+from core.tokens import count_tokens
+from ingest.chunking import Chunker, embedding_header
+from tests.conftest import SEED
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def chunker(embedder):
+    return Chunker(embedder, target_tokens=180, overlap_tokens=40)
+
+
+def _check(chunker, article: Article) -> list:
+    chunks = chunker.chunk(article)
+    assert chunks, "every article with text yields chunks"
+    counts = chunker.model.count_tokens(chunker.embed_texts(article, chunks))
+    assert max(counts) <= chunker.model.max_seq_length
+    for i, c in enumerate(chunks):
+        assert article.text[c.start:c.end] == c.text
+        assert c.ordinal == i
+    return chunks
+
+
+def test_seed_chunks_are_sentence_aligned_and_overlap(chunker):
+    from core.text import sentence_spans
+
+    text = SEED.read_text(encoding="utf-8")
+    article = Article(id="seed", text=text, title="Cambodia and South Korea", published=date(2025, 11, 4))
+    chunks = _check(chunker, article)
+    starts = {a for a, _ in sentence_spans(text)}
+    ends = {b for _, b in sentence_spans(text)}
+    assert all(c.start in starts and c.end in ends for c in chunks)
+    assert len(chunks) >= 3
+    assert all(a.end > b.start for a, b in zip(chunks, chunks[1:])), "consecutive chunks share a sentence"
+    assert all(count_tokens(c.text) <= 180 + 60 for c in chunks)
+    assert chunks[0].start == 0 and chunks[-1].end == len(text.rstrip())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x" * 5000,  # one enormous "word"
+        " ".join(f"word{i}" for i in range(3000)),  # one run-on sentence
+        "캄보디아와 한국은 온라인 사기 대응 협력을 강화하기로 했다 " * 300,  # Korean without sentence ends
+        "រដ្ឋាភិបាលកម្ពុជាបានយល់ព្រម" * 200,  # Khmer without spaces
+        "Short. " * 2000,  # thousands of tiny sentences
+        "Line one\n\n\nLine two\n" * 500,
+    ],
+)
+def test_adversarial_text_never_exceeds_the_model_limit(chunker, text):
+    article = Article(id="x", text=text.strip(), title="A title " * 40, published=date(2025, 1, 1))
+    chunks = _check(chunker, article)
+    covered = "".join(article.text[c.start:c.end] for c in chunks)
+    assert len(covered) >= len(article.text.replace(" ", "").replace("\n", "")) * 0.5
+
+
+def test_header_carries_title_and_date_but_stored_text_is_the_articles(chunker):
+    article = Article(id="a", text="One sentence here. Another one there.", title="Title", published=date(2025, 2, 3))
+    [chunk] = chunker.chunk(article)
+    assert embedding_header(article) == "Title | 2025-02-03\n"
+    assert chunker.embed_texts(article, [chunk]) == ["Title | 2025-02-03\nOne sentence here. Another one there."]
+    assert chunk.text == article.text
