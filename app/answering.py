@@ -35,8 +35,9 @@ asked with their gold articles removed, on the golden set and realtimeqa-dev. Ov
 NEWSDESK_ABSTAIN_THRESHOLD."""
 
 _OUTLET_PREFIX = re.compile(r"^[^\n–—]{3,90}?\((?:www\.)?[\w-]+(?:\.[\w-]+)+\)\s*[–—-]\s*")
-_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)\b",
-                     re.IGNORECASE)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)\b", re.IGNORECASE
+)
 _DATE = re.compile(
     r"\b(19|20)\d\d\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d|\b(monday|tuesday|wednesday|"
     r"thursday|friday|saturday|sunday|yesterday|today|tomorrow|last week|this week|next week)\b"
