@@ -67,6 +67,8 @@ class LexicalIndex:
         self._loaded: _Loaded | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
+        self.builds = 0
+        """How often this process rebuilt the index from the store (a reload from disk is not a build)."""
 
     @classmethod
     def for_store(cls, store: "ArticleStore") -> "LexicalIndex":
@@ -127,6 +129,7 @@ class LexicalIndex:
         import numpy as np
 
         started = time.perf_counter()
+        self.builds += 1
         ids, article_ids, published, sources, corpus = [], [], [], [], []
         for chunk in self.store.iter_chunks():
             ids.append(chunk.id)
