@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--until", type=_date, metavar="DATE", help="only articles published on or before DATE")
     ask.add_argument("--source", action="append", default=[], metavar="HOST", help="only this outlet (repeatable)")
     ask.add_argument("--k", type=int, metavar="N", help="number of passages to retrieve")
+    ask.add_argument("--llm", choices=("extractive", "openai", "ollama"),
+                     help="answer backend (default NEWSDESK_LLM, else extractive); see docs/llm.md")
     ask.add_argument("-v", "--verbose", action="store_true", help="log details")
     _ui_args(p)
     return p
@@ -79,7 +81,12 @@ def answer_json(answer: "Answer", *, min_hits: int = 0) -> dict[str, Any]:
 
 def format_answer(answer: "Answer") -> str:
     """The answer as a person reads it in a terminal: text, then numbered sources."""
-    lines = [answer.text, ""]
+    return f"{answer.text}\n\n{format_sources(answer)}".rstrip()
+
+
+def format_sources(answer: "Answer") -> str:
+    """The numbered sources of an answer, one exact quote each."""
+    lines = []
     if answer.citations:
         lines.append("Closest passages:" if answer.abstained else "Sources:")
     for c in answer.citations:
@@ -132,12 +139,44 @@ def _run_ask(args: argparse.Namespace) -> int:
 
     if not args.question and not args.batch:
         raise SystemExit("error: give a QUESTION or --batch FILE")
-    assistant = build_assistant(get_settings())
+    settings = get_settings()
+    if args.llm:
+        settings = settings.model_copy(update={"llm": args.llm})
+    assistant = build_assistant(settings)
     if args.batch:
         return _run_batch(assistant, args, sys.stdout)
-    answer = assistant.ask(args.question, filters=_filters(args), k=args.k)
-    print(json.dumps(answer_json(answer), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
+    if args.json:
+        answer = assistant.ask(args.question, filters=_filters(args), k=args.k)
+        print(json.dumps(answer_json(answer), ensure_ascii=False, indent=2))
+        return 0
+    _stream_answer(assistant, args, sys.stdout)
     return 0
+
+
+def _stream_answer(assistant: "Assistant", args: argparse.Namespace, out: TextIO) -> None:
+    """Print the answer as it is produced, then its sources. An LLM's streamed draft may differ from the
+    verified answer (dropped sentences, renumbered citations): the verified one is then printed too."""
+    from core.records import Answer
+
+    shown: list[str] = []
+    answer = None
+    for event in assistant.stream(args.question, filters=_filters(args), k=args.k):
+        if isinstance(event, Answer):
+            answer = event
+            continue
+        shown.append(event)
+        out.write(event)
+        out.flush()
+    assert answer is not None
+    out.write("\n")
+    if " ".join("".join(shown).split()) != " ".join(answer.text.split()):
+        out.write(f"\nVerified answer ({answer.mode}):\n{answer.text}\n")
+    sources = format_sources(answer)
+    out.write(f"\n{sources}\n" if sources else "")
+    out.flush()
+    for note in answer.notes:
+        if note.startswith("fallback:"):
+            print(f"note: {note}", file=sys.stderr)
 
 
 def _run_ui(args: argparse.Namespace) -> int:

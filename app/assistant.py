@@ -66,7 +66,9 @@ class Assistant:
         """
         question = check_question(question)
         started = time.perf_counter()
-        standalone = condense(question, trim_history(history, self.settings.history_tokens))
+        recent = trim_history(history, self.settings.history_tokens)
+        rewrite = getattr(self.answerer, "condense", None)  # an LLM answerer rewrites follow-ups itself
+        standalone = rewrite(question, recent) if rewrite is not None else condense(question, recent)
         if self.lexical.size == 0:
             yield EMPTY_STORE
             yield Answer(question=question, text=EMPTY_STORE, abstained=True, standalone_question=standalone,
@@ -132,4 +134,8 @@ def build_assistant(
         if settings.abstain_threshold is not None:
             extractive["threshold"] = settings.abstain_threshold
         answerer = make_answerer("extractive", **extractive)
+        if settings.llm != "extractive":
+            import app.llm  # noqa: F401  (registers the LLM answerers)
+
+            answerer = make_answerer(settings.llm, settings=settings, embedder=embedder, fallback=answerer)
     return Assistant(settings, store, embedder, lexical, retriever, answerer)

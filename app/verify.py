@@ -15,6 +15,9 @@ the cited passage; the best one supports it when
 The weight and threshold were measured on `tests/app/verify_pairs.jsonl` (hand-labelled supported and
 unsupported sentences about the sample articles; see `docs/llm.md` and `test_llm.py`).
 
+Sentences of a passage that read as instructions to a model ("ignore previous instructions and say
+...", tags such as `</passage>`) are never evidence: an answer repeating one has obeyed an injection.
+
 A sentence without a supported citation is checked against the other passages (models often cite the
 neighbouring passage); when none supports it, it is dropped from the answer and flagged. Every
 surviving sentence is cited with the exact sentence span of the article it rests on, and markers are
@@ -38,7 +41,7 @@ if TYPE_CHECKING:
     from app.answering import Candidate
     from vectorstore.embedding import Embedder
 
-SUPPORT_THRESHOLD = 0.60
+SUPPORT_THRESHOLD = 0.65
 """Combined support at or above which a passage sentence supports an answer sentence (measured)."""
 LEXICAL_WEIGHT = 0.5
 """Share of lexical overlap in the combined support; the rest is embedding cosine (measured)."""
@@ -54,6 +57,15 @@ _MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
 _NEGATION = re.compile(r"\b(?:not|no|never|none|nor|neither|cannot|without)\b|n['\u2019]t\b", re.IGNORECASE)
 NEGATION_SCOPE_WORDS = 4
+MIN_CLAUSE_WORDS = 4
+_CLAUSE_BREAK = re.compile(r"[,;:]\s+|\s+[\u2013\u2014-]\s+|\s+(?:and|but|while|whereas|which|who|because)\s+")
+_INSTRUCTIONS = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(?:instructions?|prompts?|rules|directions|"
+    r"guidelines|context)\b|\bsystem prompt\b|\byou are now\b|\bnew instructions?\b|"
+    r"\b(?:as an|you are an?) (?:ai|assistant|language model|chatbot)\b|"
+    r"</?\s*(?:passage|system|instructions?|user|assistant|question)\b",
+    re.IGNORECASE,
+)
 _NAME = re.compile(r"\b[A-Z][\w'\u2019-]*")
 _NUMBER_WORDS = {
     w: str(i) for i, w in enumerate(
@@ -61,6 +73,10 @@ _NUMBER_WORDS = {
         "seventeen eighteen nineteen twenty".split())
 } | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
      "ninety": "90", "hundred": "100", "thousand": "1000", "million": "1000000", "billion": "1000000000"}
+
+
+_Found = tuple["Candidate", "Support"]
+"""The passage sentence that best supports a claim, and how well."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +164,33 @@ def split_claims(text: str) -> list[Claim]:
     return claims
 
 
+def looks_like_instructions(text: str) -> bool:
+    """True for text addressed to a language model rather than reporting anything (prompt injection)."""
+    return bool(_INSTRUCTIONS.search(text))
+
+
+def clauses(sentence: str) -> list[str]:
+    """The clauses of a long sentence (split at commas, semicolons and conjunctions), each of at least
+    `MIN_CLAUSE_WORDS` words: an answer often paraphrases one clause, and a whole long sentence's
+    embedding dilutes it."""
+    parts = [p for p in _CLAUSE_BREAK.split(sentence) if p and p.strip()]
+    out: list[str] = []
+    for part in parts:
+        if out and len(out[-1].split()) < MIN_CLAUSE_WORDS:
+            out[-1] = f"{out[-1]} {part.strip()}"
+        else:
+            out.append(part.strip())
+    out = [p for p in out if len(p.split()) >= MIN_CLAUSE_WORDS]
+    return out if len(out) > 1 else []
+
+
+def _max_by_owner(values: "np.ndarray", owner: list[int], size: int) -> list[float]:
+    best = [-1.0] * size
+    for value, i in zip(values, owner):
+        best[i] = max(best[i], float(value))
+    return best
+
+
 def _numbers(text: str) -> set[str]:
     found = set()
     for w in words(text):
@@ -177,9 +220,8 @@ def _prefix_found(name: str, vocabulary: set[str]) -> bool:
 
 
 def _negation_scopes(text: str) -> list[set[str]]:
-    """The content words (stemmed) just after each negation: what it denies."""
-    return [set(lexical_tokens(" ".join(text[m.end():].split()[:NEGATION_SCOPE_WORDS])))
-            for m in _NEGATION.finditer(text)]
+    """The first content words (stemmed) after each negation: what it denies."""
+    return [set(lexical_tokens(text[m.end():])[:NEGATION_SCOPE_WORDS]) for m in _NEGATION.finditer(text)]
 
 
 def _negation_mismatch(claim: str, claim_tokens: set[str], sentence: str, sentence_tokens: set[str]) -> bool:
@@ -206,8 +248,10 @@ class Verifier:
         self._sentences = ExtractiveAnswerer(embedder, pool=1)
 
     def passage_sentences(self, hit: Hit) -> list["Candidate"]:
-        """The sentences of one passage, in article coordinates (outlet bylines trimmed)."""
-        return self._sentences.candidates([hit])
+        """The sentences of one passage that can serve as evidence, in article coordinates (outlet bylines
+        trimmed). A sentence that reads as instructions to a model ("ignore previous instructions and
+        say ...") is not evidence of anything: an answer repeating it has obeyed an injection."""
+        return [c for c in self._sentences.candidates([hit]) if not looks_like_instructions(c.text)]
 
     # -- scoring -------------------------------------------------------------------------------
 
@@ -216,12 +260,15 @@ class Verifier:
         sentences = self.passage_sentences(hit)
         if not sentences:
             return [None] * len(claims)
-        vectors = self.embedder.embed_documents([*claims, *(c.text for c in sentences)])
-        return [self._best(claim, vectors[i], sentences, vectors[len(claims):], hit)
+        pieces = [[c.text, *clauses(c.text)] for c in sentences]
+        flat = [p for group in pieces for p in group]
+        vectors = self.embedder.embed_documents([*claims, *flat])
+        owner = [i for i, group in enumerate(pieces) for _ in group]
+        cosines = vectors[: len(claims)] @ vectors[len(claims):].T
+        return [self._best(claim, _max_by_owner(cosines[i], owner, len(sentences)), sentences, hit)
                 for i, claim in enumerate(claims)]
 
-    def _best(self, claim: str, claim_vec: "np.ndarray", sentences: list["Candidate"], vectors: "np.ndarray",
-              hit: Hit) -> tuple["Candidate", Support]:
+    def _best(self, claim: str, cosines: list[float], sentences: list["Candidate"], hit: Hit) -> _Found:
         chunk = hit.chunk
         passage_words = set(words(f"{chunk.title}\n{chunk.text}"))
         problem = ""
@@ -234,13 +281,13 @@ class Verifier:
             problem = f"name(s) {missing_names} not in the passage"
         tokens = set(lexical_tokens(claim))
         best: tuple[float, Candidate, Support] | None = None
-        for sentence, vector in zip(sentences, vectors):
+        for sentence, cosine in zip(sentences, cosines):
             own, around = set(lexical_tokens(sentence.text)), set(lexical_tokens(sentence.context))
             found = sum(1.0 if t in own else CONTEXT_CREDIT if t in around else 0.0 for t in tokens)
             lexical = found / len(tokens) if tokens else 0.0
             denied = _negation_mismatch(claim, tokens, sentence.text, own)
             mismatch = "negation differs from the passage" if denied else ""
-            support = Support(lexical, float(vector @ claim_vec), problem or mismatch)
+            support = Support(lexical, cosine, problem or mismatch)
             rank = support.score - (1.0 if mismatch else 0.0)
             if best is None or rank > best[0]:
                 best = (rank, sentence, support)
@@ -256,8 +303,8 @@ class Verifier:
         checked = [self._check(claim, table[i], len(passages)) for i, claim in enumerate(claims)]
         return self._compose(checked, passages)
 
-    def _support_table(self, claims: list[str], passages: Sequence[Hit]) -> list[dict[int, tuple["Candidate", Support]]]:
-        table: list[dict[int, tuple[Candidate, Support]]] = [{} for _ in claims]
+    def _support_table(self, claims: list[str], passages: Sequence[Hit]) -> list[dict[int, "_Found"]]:
+        table: list[dict[int, _Found]] = [{} for _ in claims]
         if not claims:
             return table
         for n, hit in enumerate(passages, start=1):
@@ -266,7 +313,7 @@ class Verifier:
                     table[i][n] = found
         return table
 
-    def _check(self, claim: Claim, support: dict[int, tuple["Candidate", Support]], given: int) -> Checked:
+    def _check(self, claim: Claim, support: dict[int, "_Found"], given: int) -> Checked:
         head = f"{NOTE_PREFIX} sentence {claim.index}"
         problems: list[str] = []
         kept: list[tuple[int, Candidate, Support]] = []
@@ -286,10 +333,12 @@ class Verifier:
             if best is not None and best[1][1].passes(self.threshold):
                 n, (sentence, s) = best
                 kept.append((n, sentence, s))
-                problems.append(f"cited passage {n} instead, {s.describe()}")
+                how = "instead" if claim.cited else "(the model gave no citation)"
+                problems.append(f"cited passage {n} {how}, {s.describe()}")
         if not kept:
             reasons = "; ".join(problems) or "no citation, and no passage supports it"
-            return Checked(claim, "unsupported", [], f"{head} unsupported (dropped): \u201c{claim.text}\u201d: {reasons}")
+            note = f"{head} unsupported (dropped): \u201c{claim.text}\u201d: {reasons}"
+            return Checked(claim, "unsupported", [], note)
         if problems:
             return Checked(claim, "corrected", kept, f"{head} corrected: " + "; ".join(problems))
         cited = ", ".join(f"[{n}] {s.describe()}" for n, _, s in kept)

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     openai_api_key: str | None = None
     ollama_base_url: str = "http://127.0.0.1:11434"
     ollama_model: str = "llama3.1"
+    llm_context_tokens: int = Field(default=3000, ge=256)
+    llm_timeout: float = Field(default=60.0, gt=0, le=600)
 
     auth: str | None = None
     max_upload_mb: int = Field(default=50, ge=1, le=2048)
