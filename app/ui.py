@@ -191,7 +191,7 @@ class NewsdeskUI:
             return
         turn = len(session.entries)
         messages = [*session.messages, _user(render.user_message_html(question)), _bot(render.thinking_html())]
-        yield messages, gr.skip(), "", session
+        yield list(messages), gr.skip(), "", session
 
         history = list(session.turns)
         text, answer = "", None
@@ -202,8 +202,8 @@ class NewsdeskUI:
                     continue
                 text += event
                 messages[-1] = _bot(render.answer_html(text, turn, pending=True))
-                yield messages, gr.skip(), gr.skip(), gr.skip()
-        except Exception as e:  # noqa: BLE001 - whatever failed, the user gets words, the log the traceback
+                yield list(messages), gr.skip(), gr.skip(), gr.skip()
+        except Exception as e:  # whatever failed, the user gets words and the log the traceback
             reason = str(e) if isinstance(e, NewsdeskError) else "an unexpected error (the server log has details)"
             logger.log(logging.WARNING if isinstance(e, NewsdeskError) else logging.ERROR,
                        "answering %r failed", question, exc_info=True)
@@ -256,7 +256,7 @@ class NewsdeskUI:
                                    empty_store=empty)
         seconds = answer.timings.get("total", 0.0)
         footer = f"{mode} answer in {_duration(seconds)}" if seconds else ""
-        session.entries.append(render.SourcesEntry(turn, question, body, answer.abstained, footer))
+        session.entries.append(render.SourcesEntry(turn, question, body, answer.abstained and not empty, footer))
         if not empty:
             session.turns.append(Turn(question, answer.text, answer.standalone_question))
         messages[-1] = _bot(render.answer_html(answer.text, turn, answer.citations,
@@ -311,7 +311,11 @@ class NewsdeskUI:
     def preview(self, article_id: str | None) -> tuple[str, Any]:
         import gradio as gr
 
-        info = self.assistant.store.get_article(article_id) if article_id else None
+        try:
+            info = self.assistant.store.get_article(article_id) if article_id else None
+        except NewsdeskError as e:
+            gr.Warning(escape(_sentence(str(e))), title="Could not read the article")
+            info = None
         text = self.article_text(info.id) if info else None
         return render.article_preview(info, text), gr.update(interactive=info is not None)
 
@@ -321,8 +325,8 @@ class NewsdeskUI:
 
         if not article_id:
             raise gr.Error("Select an article to delete first.", print_exception=False)
-        info = self.assistant.store.get_article(article_id)
         try:
+            info = self.assistant.store.get_article(article_id)
             deleted = self.assistant.store.delete_article(article_id)
         except NewsdeskError as e:
             raise gr.Error(escape(_sentence(str(e))), title="Could not delete", print_exception=False) from e
@@ -370,16 +374,18 @@ class NewsdeskUI:
             (jsonl if ext == ".jsonl" else paths).append(str(target))
         return paths, jsonl, failed
 
-    def ingest(self, files: Sequence[str] | None, urls: str | None, feeds: str | None, progress: Any) -> str:
-        """Ingest uploads, URLs and feeds; returns the report (summary line and errors)."""
+    def ingest(self, files: Sequence[str] | None, urls: str | None, feeds: str | None, progress: Any) -> str | None:
+        """Ingest uploads, URLs and feeds; returns the report (summary line and errors), None when
+        there was nothing to ingest."""
         import gradio as gr
 
         from ingest.loaders import load_sources
 
         web, feed_list = split_locations(urls), split_locations(feeds)
         if not files and not web and not feed_list:
-            raise gr.Error("Choose files to upload, or enter a URL or a feed, then press Ingest.",
-                           title="Nothing to ingest", print_exception=False)
+            gr.Warning("Choose files to upload, or enter a URL or a feed, then press Ingest.",
+                       title="Nothing to ingest")
+            return None
         progress(0.0, desc="Reading sources")
         paths, jsonl, failed = self.stage_uploads(files)
         total = len(paths) + len(web) if not jsonl and not feed_list else None
@@ -536,7 +542,8 @@ def _wire_library(ui: NewsdeskUI, lib: dict[str, Any], views: list[Any], chat: d
     # Gradio finds the progress tracker by its default value.
     def ingest(files: list[str] | None, urls: str, feeds: str,
                progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
-        return ui.ingest(files, urls, feeds, progress), None, "", ""
+        report = ui.ingest(files, urls, feeds, progress)
+        return (gr.skip(),) * 4 if report is None else (report, None, "", "")
 
     lib["ingest"].click(ingest, inputs=[lib["files"], lib["urls"], lib["feeds"]],
                         outputs=[lib["report"], lib["files"], lib["urls"], lib["feeds"]], **writes).then(**refresh)
@@ -605,17 +612,33 @@ def warm_up(assistant: "Assistant") -> None:
     assistant.embedder.embed_query("warm up")
     assistant.lexical.refresh()
     if assistant.lexical.size:
-        try:
-            assistant.ask("What happened?")
+        try:  # retrieval only: an LLM answerer is not called before anyone asks
+            assistant.retriever.search("What happened?", k=1)
         except NewsdeskError:
-            logger.warning("the warm-up question failed", exc_info=True)
+            logger.warning("the warm-up search failed", exc_info=True)
     logger.info("models warmed up in %.1f s", time.perf_counter() - started)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail at once, before loading any model, when the port is taken."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+            probe.bind((host, port))
+    except OSError as e:
+        raise ConfigError(f"cannot listen on {host}:{port} ({e.strerror or e}); choose another port with --port"
+                          ) from e
 
 
 def launch(settings: Settings, *, host: str = "127.0.0.1", port: int | None = None, seed: bool = True) -> int:
     """Serve the UI until Ctrl-C; returns the exit code."""
     from app.assistant import build_assistant
 
+    host = host or "127.0.0.1"
+    if port is not None:
+        _check_port(host, port)
     print("Newsdesk QA: loading the store and the embedding model\u2026", flush=True)
     assistant = build_assistant(settings)
     if seed:
@@ -627,7 +650,7 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int | None = No
     demo.queue(default_concurrency_limit=4)
     try:
         _, url, _ = demo.launch(
-            server_name=host or "127.0.0.1", server_port=port, auth=auth_pair(settings),
+            server_name=host, server_port=port, auth=auth_pair(settings),
             auth_message="Newsdesk QA: sign in" if settings.auth else None, prevent_thread_lock=True,
             quiet=True, show_error=False, ssr_mode=False, share=False, footer_links=[],
             **launch_options(settings),

@@ -20,6 +20,9 @@ MAX_PARAGRAPH_CHARS = 1400
 CONTEXT_CHARS = 500
 """Characters kept on each side of the highlighted sentence when a paragraph is cut."""
 
+CHOICE_CHARS = 60
+"""Titles longer than this are shortened in the article picker."""
+
 _SAFE_URL = re.compile(r"^https?://[^\s\x00-\x1f\x7f\"'<>`\\]+$", re.IGNORECASE)
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 _CODE = re.compile(r"`([^`\n]{1,200})`")
@@ -253,7 +256,10 @@ def shown_id(article_id: str) -> str:
 def article_choice(info: ArticleInfo) -> str:
     """The label of an article in a dropdown (plain text: Gradio shows it as text)."""
     when = info.published.isoformat() if info.published else "undated"
-    return f"{info.title or shown_id(info.id)} ({when})"
+    title = info.title or shown_id(info.id)
+    if len(title) > CHOICE_CHARS:
+        title = title[:CHOICE_CHARS].rsplit(" ", 1)[0] + "\u2026"
+    return f"{title} ({when})"
 
 
 def article_preview(info: ArticleInfo | None, text: str | None) -> str:
