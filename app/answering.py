@@ -97,7 +97,7 @@ class ExtractiveAnswerer:
 
     def __init__(
         self, embedder: "Embedder", *, threshold: float = DEFAULT_ABSTAIN_THRESHOLD, min_words: int = 40,
-        max_words: int = 120, max_sentences: int = 5, pool: int = 8,
+        max_words: int = 120, max_sentences: int = 5, pool: int = 8, embed_limit: int = 24,
     ) -> None:
         self.embedder = embedder
         self.threshold = threshold
@@ -105,6 +105,7 @@ class ExtractiveAnswerer:
         self.max_words = max_words
         self.max_sentences = max_sentences
         self.pool = pool
+        self.embed_limit = embed_limit
         self._vectors: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()
 
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
@@ -136,23 +137,27 @@ class ExtractiveAnswerer:
         return out
 
     def score(self, question: str, hits: Sequence[Hit]) -> list[Scored]:
-        """Every candidate sentence with its ranking score and its support for the question, best first."""
+        """The candidate sentences with their ranking score and their support for the question, best first.
+
+        Word overlap is cheap and embedding is not, so only the `embed_limit` sentences with the best
+        overlap (and retrieval rank) are embedded; the rest cannot reach the answer anyway.
+        """
         candidates = self.candidates(hits)
         if not candidates:
             return []
-        q_vec = self.embedder.embed_query(question)
-        vectors = self._sentence_vectors(candidates)
-        cosine = vectors @ q_vec
         own = [set(lexical_tokens(c.text)) for c in candidates]
-        around = [set(lexical_tokens(' '.join(_names(c.context)))) for c in candidates]
+        around = [set(lexical_tokens(" ".join(_names(c.context)))) for c in candidates]
         q_tokens = _idf_weighted(_weighted_tokens(question), [o | a for o, a in zip(own, around)])
         kind = answer_type(question)
+        prior = [0.08 / math.sqrt(c.rank) + _type_bonus(kind, c.text) for c in candidates]
+        overlap = [_overlap(q_tokens, o, a) for o, a in zip(own, around)]
+        keep = sorted(range(len(candidates)), key=lambda i: -(0.5 * overlap[i] + prior[i]))[: self.embed_limit]
+        vectors = self._sentence_vectors([candidates[i] for i in keep])
+        cosine = vectors @ self.embedder.embed_query(question)
         scored = []
-        for cand, cos, vec, sentence, context in zip(candidates, cosine, vectors, own, around):
-            overlap = _overlap(q_tokens, sentence, context)
-            support = 0.5 * float(cos) + 0.5 * overlap
-            score = support + 0.08 / math.sqrt(cand.rank) + _type_bonus(kind, cand.text)
-            scored.append(Scored(cand, score, support, vec))
+        for i, cos, vec in zip(keep, cosine, vectors):
+            support = 0.5 * float(cos) + 0.5 * overlap[i]
+            scored.append(Scored(candidates[i], support + prior[i], support, vec))
         scored.sort(key=lambda s: -s.score)
         return scored
 

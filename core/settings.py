@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     top_k: int = Field(default=8, ge=1, le=100)
     candidate_k: int = Field(default=40, ge=1, le=1000)
     dense_weight: float = Field(default=1.0, ge=0.0)
-    lexical_weight: float = Field(default=1.0, ge=0.0)
+    lexical_weight: float = Field(default=1.5, ge=0.0)
     rrf_k: int = Field(default=60, ge=1)
     max_chunks_per_article: int = Field(default=3, ge=1)
     history_tokens: int = Field(default=1000, ge=0)
