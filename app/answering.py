@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_ABSTAIN_THRESHOLD = 0.42
+DEFAULT_ABSTAIN_THRESHOLD = 0.434
 """Support below which the extractive answerer abstains. Calibrated by `python -m evaluation.calibrate`
 (see docs/benchmarks.md): the value that best separates answerable questions from the same questions
 asked with their gold articles removed, on the golden set and realtimeqa-dev. Override with

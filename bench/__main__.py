@@ -1,0 +1,82 @@
+"""`python -m bench ingest|query|startup`: run a benchmark, print its table, write it into docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench import DEFAULT_ARTICLES, DEFAULT_CACHE, DEFAULT_OUT, DEFAULT_QUESTIONS, write_section
+
+SECTIONS = {"ingest": "Ingest", "query": "Query latency", "startup": "Start-up"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description="Newsdesk QA benchmarks; results are "
+                                "printed and written into their section of docs/benchmarks.md.")
+    p.add_argument("command", choices=list(SECTIONS), help="which benchmark")
+    p.add_argument("--articles", type=Path, default=DEFAULT_ARTICLES, metavar="PATH",
+                   help="articles JSONL (default: realtimeqa-dev; read in place, never copied)")
+    p.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, metavar="PATH",
+                   help="questions JSONL for `query` (default: realtimeqa-dev)")
+    p.add_argument("--out", default=str(DEFAULT_OUT), metavar="FILE",
+                   help="markdown file whose section to replace; '-' to only print (default: docs/benchmarks.md)")
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, metavar="DIR",
+                   help="where benchmark stores are kept (default: bench/.cache, git-ignored)")
+    p.add_argument("--repeats", type=int, default=None, metavar="N",
+                   help="repeats to take the median of (default: 3; 5 for startup)")
+    p.add_argument("--subset", type=int, default=200, metavar="N",
+                   help="ingest: articles per side-by-side repeat (0 = all; default 200)")
+    p.add_argument("--slice", type=int, default=50, metavar="N",
+                   help="ingest: articles per slice; ingest and raw encode alternate slice by slice (default 50)")
+    p.add_argument("--json", action="store_true", help="also print the raw results as JSON")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details")
+    return p
+
+
+def _run(args: argparse.Namespace) -> tuple[dict[str, Any], Callable[[dict[str, Any]], str]]:
+    if args.command == "ingest":
+        from bench import ingest
+
+        result = ingest.run(args.articles, cache=args.cache, repeats=args.repeats or 3, subset=args.subset,
+                            slice_articles=args.slice)
+        return result, ingest.to_markdown
+    if args.command == "query":
+        from bench import query
+
+        result = query.run(args.articles, args.questions, cache=args.cache, repeats=args.repeats or 3)
+        return result, query.to_markdown
+    from bench import startup
+
+    result = startup.run(args.articles, cache=args.cache, repeats=args.repeats or 5)
+    return result, startup.to_markdown
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    for path, name in ((args.articles, "--articles"), (args.questions, "--questions")):
+        if (name == "--articles" or args.command == "query") and not path.is_file():
+            print(f"error: {name}: no such file: {path}", file=sys.stderr)
+            return 2
+    result, render = _run(args)
+    body = render(result)
+    print(f"## {SECTIONS[args.command]}\n\n{body}")
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+    if args.out != "-":
+        write_section(Path(args.out), SECTIONS[args.command], body)
+        print(f"\nwritten to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

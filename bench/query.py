@@ -1,0 +1,146 @@
+"""`python -m bench query`: warm latency of the extractive path, total and per stage.
+
+Method: the store built by `python -m bench ingest` (cached under bench/.cache, brought up to date
+incrementally if missing or stale); every question of the benchmark asked in turn, after a warm-up,
+in `repeats` passes. Each pass uses a fresh assistant, so the answerer's sentence-vector cache
+starts empty, and every question pays for its own embedding (no question-vector cache across
+questions): the cost of a new question to a warm server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bench import DEFAULT_ARTICLES, DEFAULT_CACHE, DEFAULT_QUESTIONS, machine, median, percentile, table, timed
+from vectorstore.embedding import Embedder
+
+if TYPE_CHECKING:
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    from app.assistant import Assistant
+    from vectorstore.store import ArticleStore
+
+STAGES = ("embed", "dense", "lexical", "fuse", "answer", "total")
+
+
+class FreshQuestions(Embedder):
+    """The same model, but a question's vector is kept only until the next question is asked.
+
+    The retriever and the answerer both embed the question; in production the second call is a cache
+    hit, here too. What is not reused is a vector from an earlier pass over the same questions.
+    """
+
+    def __init__(self, inner: Embedder) -> None:
+        super().__init__(inner.model_name, device=inner.device, batch_size=inner.batch_size)
+        self.inner = inner
+        self.texts_embedded = 0
+        self._last: tuple[str, np.ndarray] | None = None
+
+    @cached_property
+    def model(self) -> "SentenceTransformer":
+        return self.inner.model
+
+    def embed_documents(self, texts: Sequence[str]) -> "np.ndarray":
+        self.texts_embedded += len(texts)
+        return super().embed_documents(texts)
+
+    def embed_query(self, text: str) -> "np.ndarray":
+        if self._last is None or self._last[0] != text:
+            self._last = (text, self.embed_documents([text])[0])
+        return self._last[1]
+
+
+def load_questions(path: Path) -> list[str]:
+    with path.open(encoding="utf-8") as handle:
+        return [str(json.loads(line)["question"]) for line in handle if line.strip()]
+
+
+def ensure_store(articles: Path, cache: Path, embedder: Embedder) -> tuple[Path, float]:
+    """The cached store for `articles`, ingested incrementally (a no-op when it is complete)."""
+    from bench.ingest import bench_settings, cache_store_dir, ingest_once, load_articles
+
+    store_dir = cache_store_dir(articles, cache)
+    seconds, _ = timed(lambda: ingest_once(load_articles(articles, bench_settings(store_dir)), store_dir, embedder))
+    return store_dir, seconds
+
+
+def fresh_assistant(store: "ArticleStore", embedder: Embedder) -> tuple["Assistant", float]:
+    """A new assistant on `store`, its lexical index loaded; seconds to load (or build) that index."""
+    from app.assistant import build_assistant
+
+    assistant = build_assistant(store.settings, store=store, embedder=embedder)
+    seconds, _ = timed(lambda: assistant.lexical.size)
+    return assistant, seconds
+
+
+def one_pass(assistant: "Assistant", questions: list[str]) -> dict[str, list[float]]:
+    """Seconds per stage for each question, asked in turn."""
+    samples: dict[str, list[float]] = {s: [] for s in STAGES}
+    samples["abstained"] = []
+    for question in questions:
+        answer = assistant.ask(question)
+        for stage in STAGES:
+            samples[stage].append(answer.timings.get(stage, 0.0))
+        samples["abstained"].append(float(answer.abstained))
+    return samples
+
+
+def run(articles: Path = DEFAULT_ARTICLES, questions: Path = DEFAULT_QUESTIONS, *, cache: Path = DEFAULT_CACHE,
+        repeats: int = 3, warmup: int = 5, embedder: Embedder | None = None) -> dict[str, Any]:
+    """The query benchmark; returns medians over passes of each pass's p50 and p95, per stage."""
+    from bench.ingest import bench_settings
+    from vectorstore.store import ArticleStore
+
+    asked = load_questions(questions)
+    cache.mkdir(parents=True, exist_ok=True)
+    fresh = FreshQuestions(embedder or Embedder.from_settings(bench_settings(cache / "unused")))
+    store_dir, store_seconds = ensure_store(articles, cache, fresh.inner)
+    store = ArticleStore(bench_settings(store_dir))
+    assistant, first_lexical = fresh_assistant(store, fresh)
+    one_pass(assistant, asked[:warmup])
+    passes, loads, embedded = [], [], []
+    for _ in range(repeats):
+        assistant, seconds = fresh_assistant(store, fresh)
+        loads.append(seconds)
+        before = fresh.texts_embedded
+        passes.append(one_pass(assistant, asked))
+        embedded.append((fresh.texts_embedded - before - len(asked)) / len(asked))
+    return {
+        "machine": machine(), "repeats": repeats, "warmup": warmup, "questions": len(asked),
+        "chunks": store.count_chunks(), "articles": len(store.article_hashes()),
+        "store_update_seconds": store_seconds, "lexical_first_seconds": first_lexical,
+        "lexical_load_seconds": median(loads),
+        "p50": {s: median([percentile(p[s], 50) for p in passes]) for s in STAGES},
+        "p95": {s: median([percentile(p[s], 95) for p in passes]) for s in STAGES},
+        "abstained": median([sum(p["abstained"]) for p in passes]),
+        "sentences_embedded_per_question": median(embedded),
+    }
+
+
+def to_markdown(r: dict[str, Any]) -> str:
+    """The "## Query latency" section body."""
+    method = (
+        f"**Method.** `python -m bench query` on {r['machine']}. Shared machine (other engineers run tests at "
+        f"the same time), so times are noisy: each figure is the median over {r['repeats']} passes of that "
+        f"pass's p50 / p95. Warm process (model loaded, {r['warmup']} warm-up questions), extractive answerer, "
+        f"local Chroma store built by `python -m bench ingest` ({r['articles']} articles, {r['chunks']} "
+        f"chunks), the {r['questions']} realtimeqa-dev questions asked in turn. Each pass starts a fresh "
+        f"assistant (empty sentence-vector cache) and every question embeds itself once, as a new question "
+        f"does; a repeated question would be faster."
+    )
+    total = r["p50"]["total"] or 1.0
+    rows = [[s, f"{1000 * r['p50'][s]:.1f}", f"{1000 * r['p95'][s]:.1f}",
+             f"{100 * r['p50'][s] / total:.0f}%"] for s in STAGES]
+    notes = (
+        f"The answer stage embeds the candidate sentences of the retrieved chunks: "
+        f"{r['sentences_embedded_per_question']:.0f} texts per question (median; besides the question itself). "
+        f"Abstained on {r['abstained']:.0f} of {r['questions']} questions. Lexical (BM25) index: "
+        f"{r['lexical_first_seconds']:.2f} s on first use in the process (built if the store changed, else "
+        f"read from disk), {r['lexical_load_seconds']:.2f} s to load from disk."
+    )
+    return "\n\n".join([method, table(["stage", "p50 ms", "p95 ms", "share of p50 total"], rows), notes])

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, the runner behind `python -m evaluation`, the LangChain baseline, calibration."""
