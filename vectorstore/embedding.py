@@ -52,7 +52,11 @@ class Embedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        # Users see our own progress and errors, not a weight-loading bar or tokenizer length warnings.
+        transformers_logging.disable_progress_bar()
+        transformers_logging.set_verbosity_error()
         path = resolve_model(self.model_name)
         try:
             model = SentenceTransformer(path, device=self.device)

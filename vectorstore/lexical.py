@@ -139,6 +139,7 @@ class LexicalIndex:
             corpus.append(lexical_tokens(f"{chunk.title}\n{chunk.text}"))
         bm25 = None
         if ids:
+            logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG to stdout
             bm25 = bm25s.BM25()
             bm25.index(corpus, show_progress=False)
         loaded = _Loaded(generation, ids, np.array(article_ids, dtype=object), np.array(published, dtype=np.int64),
