@@ -12,7 +12,7 @@ import logging
 import math
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -216,6 +216,16 @@ class ExtractiveAnswerer:
         support = f"{scored[0].support:.2f}" if scored else "none"
         return Answer(question=question, text=text, citations=citations, abstained=True, hits=list(hits),
                       mode=self.name, notes=[f"best support {support} below threshold {self.threshold:.2f}"])
+
+
+def answer_pieces(text: str) -> Iterator[str]:
+    """An answer's text in sentence-sized pieces, each ending after its citation, every character kept."""
+    last = 0
+    for match in re.finditer(r"\[\d+\][.!?]?\s*", text):
+        yield text[last:match.end()]
+        last = match.end()
+    if last < len(text):
+        yield text[last:]
 
 
 def abstention_text(question: str, any_hits: bool) -> str:

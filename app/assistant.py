@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from app.answering import Answerer, make_answerer
+from app.answering import Answerer, answer_pieces, make_answerer
 from app.conversation import Turn, condense, trim_history
 from app.retrieval import Filters, Retriever
 from core.errors import NewsdeskError
@@ -86,24 +86,12 @@ class Assistant:
                     yield event
         else:
             answer = self.answerer.answer(standalone, retrieval.hits)
-            yield from _sentences_of(answer.text)
+            yield from answer_pieces(answer.text)
         assert answer is not None, "an answerer's stream must end with its Answer"
         answer.question, answer.standalone_question = question, standalone
         answer.timings = dict(retrieval.timings, answer=time.perf_counter() - answered,
                               total=time.perf_counter() - started)
         yield answer
-
-
-def _sentences_of(text: str) -> Iterator[str]:
-    """Split an answer after each citation marker, keeping every character."""
-    import re
-
-    last = 0
-    for match in re.finditer(r"\[\d+\]\s*", text):
-        yield text[last:match.end()]
-        last = match.end()
-    if last < len(text):
-        yield text[last:]
 
 
 def check_question(question: str) -> str:

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from app.answering import ExtractiveAnswerer, register_answerer
+from app.answering import ExtractiveAnswerer, answer_pieces, register_answerer
 from app.conversation import Turn, condense
 from app.verify import NOTE_PREFIX, Verifier
 from core.errors import ConfigError
@@ -196,7 +196,7 @@ class LLMAnswerer:
     def _run(self, question: str, hits: Sequence[Hit], *, streaming: bool) -> Iterator[str | Answer]:
         if not hits:
             answer = self._fall_back(question, hits, "no passages were retrieved, so the model was not asked")
-            yield from _pieces(answer.text)
+            yield from answer_pieces(answer.text)
             yield answer
             return
         system, user, passages = self.prompt(question, hits)
@@ -215,7 +215,7 @@ class LLMAnswerer:
         else:
             answer = self._verified(question, hits, passages, "".join(parts))
         if not (streaming and parts):
-            yield from _pieces(answer.text)
+            yield from answer_pieces(answer.text)
         yield answer
 
     def prompt(self, question: str, hits: Sequence[Hit]) -> tuple[str, str, list[Hit]]:
@@ -278,16 +278,6 @@ class LLMAnswerer:
 
 def _no_answer() -> str:
     return load_prompt("no_answer").strip()
-
-
-def _pieces(text: str) -> Iterator[str]:
-    """An answer text in sentence-sized pieces after each citation, keeping every character."""
-    last = 0
-    for match in re.finditer(r"\[\d+\][.!?]?\s*", text):
-        yield text[last:match.end()]
-        last = match.end()
-    if last < len(text):
-        yield text[last:]
 
 
 def _chain(error: BaseException) -> list[BaseException]:

@@ -50,6 +50,17 @@ def ingestor(settings, embedder):
     return Ingestor.from_settings(settings, embedder=embedder)
 
 
+def stop_process(proc: subprocess.Popen | None) -> None:
+    """Terminate a server started by a test, killing it if it does not exit within 20 s."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def _chroma_binary() -> str:
     found = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
     if not found:
@@ -81,13 +92,7 @@ class ChromaServer:
         pytest.fail("chroma run did not start within 60 s")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, SEED, SEED_TITLE, free_port
+from tests.conftest import ROOT, SEED, SEED_TITLE, free_port, stop_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -103,13 +103,7 @@ class AppServer:
         return self.log.read_text(errors="replace")[-4000:]
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 @pytest.fixture(scope="module")
