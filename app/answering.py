@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from core.errors import ConfigError
 from core.records import Answer, Citation, Hit
-from core.text import sentence_spans, words
+from core.text import citable_spans, sentence_spans, words
 from vectorstore.lexical import lexical_tokens
 
 if TYPE_CHECKING:
@@ -34,7 +34,6 @@ DEFAULT_ABSTAIN_THRESHOLD = 0.434
 asked with their gold articles removed, on the golden set and realtimeqa-dev. Override with
 NEWSDESK_ABSTAIN_THRESHOLD."""
 
-_OUTLET_PREFIX = re.compile(r"^[^\n–—]{3,90}?\((?:www\.)?[\w-]+(?:\.[\w-]+)+\)\s*[–—-]\s*")
 _NUMBER = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)\b", re.IGNORECASE
 )
@@ -42,6 +41,10 @@ _DATE = re.compile(
     r"\b(19|20)\d\d\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d|\b(monday|tuesday|wednesday|"
     r"thursday|friday|saturday|sunday|yesterday|today|tomorrow|last week|this week|next week)\b"
     r"|\b(after|within|in|for|by)\s+(\w+\s+){0,2}(days?|weeks?|months?|years?)\b", re.IGNORECASE)
+
+
+FILLER_SUPPORT = 0.9
+"""An answer shorter than `min_words` may take sentences with support down to this share of the threshold."""
 
 
 class Answerer(Protocol):
@@ -123,13 +126,10 @@ class ExtractiveAnswerer:
         for rank, hit in enumerate(hits[: self.pool], start=1):
             chunk = hit.chunk
             previous = ""
-            for a, b in sentence_spans(chunk.text):
+            for (a, b), (quoted, _) in zip(sentence_spans(chunk.text), citable_spans(chunk.text)):
                 context, previous = f"{chunk.title}\n{previous}", chunk.text[a:b]
-                start, end = chunk.start + a, chunk.start + b
-                prefix = _OUTLET_PREFIX.match(chunk.text, a, b)
-                if prefix:
-                    start += prefix.end() - a
-                text = chunk.text[start - chunk.start: end - chunk.start]
+                start, end = chunk.start + quoted, chunk.start + b
+                text = chunk.text[quoted:b]
                 if (chunk.article_id, end) in seen or len(words(text)) < 4:
                     continue
                 seen.add((chunk.article_id, end))
@@ -139,9 +139,13 @@ class ExtractiveAnswerer:
     def score(self, question: str, hits: Sequence[Hit]) -> list[Scored]:
         """The candidate sentences with their ranking score and their support for the question, best first.
 
-        Word overlap is cheap and embedding is not, so only the `embed_limit` sentences with the best
-        overlap (and retrieval rank) are embedded; the rest cannot reach the answer anyway.
+        A sentence's vector normally comes from the store: ingest pools it from the token embeddings of
+        its chunk (see `Embedder.embed_with_spans`), so scoring costs no model call. For chunks stored
+        without sentence vectors (an older store) the sentences are embedded here; word overlap is cheap
+        and embedding is not, so only the `embed_limit` with the best overlap (and rank) are.
         """
+        import numpy as np
+
         candidates = self.candidates(hits)
         if not candidates:
             return []
@@ -151,17 +155,23 @@ class ExtractiveAnswerer:
         kind = answer_type(question)
         prior = [0.08 / math.sqrt(c.rank) + _type_bonus(kind, c.text) for c in candidates]
         overlap = [_overlap(q_tokens, o, a) for o, a in zip(own, around)]
-        keep = sorted(range(len(candidates)), key=lambda i: -(0.5 * overlap[i] + prior[i]))[: self.embed_limit]
-        vectors = self._sentence_vectors([candidates[i] for i in keep])
-        cosine = vectors @ self.embedder.embed_query(question)
+        q_vector = self.embedder.embed_query(question)
+        stored = _stored_vectors(candidates, len(q_vector))
+        ranked = sorted(range(len(candidates)), key=lambda i: -(0.5 * overlap[i] + prior[i]))
+        missing = [i for i in ranked if i not in stored][: self.embed_limit]
+        fresh = self._sentence_vectors([candidates[i] for i in missing]) if missing else []
+        vectors = dict(zip(missing, fresh)) | stored
+        keep = [i for i in ranked if i in vectors]
+        cosine = np.stack([vectors[i] for i in keep]) @ q_vector
         scored = []
-        for i, cos, vec in zip(keep, cosine, vectors):
+        for i, cos in zip(keep, cosine):
             support = 0.5 * float(cos) + 0.5 * overlap[i]
-            scored.append(Scored(candidates[i], support + prior[i], support, vec))
+            scored.append(Scored(candidates[i], support + prior[i], support, vectors[i]))
         scored.sort(key=lambda s: -s.score)
         return scored
 
     def _sentence_vectors(self, candidates: list[Candidate]) -> "np.ndarray":
+        """Vectors for sentences the store has none for: embedded with their previous sentence, cached."""
         import numpy as np
 
         keys = [(c.hit.chunk.content_hash or c.hit.chunk.article_id, c.start, c.end) for c in candidates]
@@ -187,7 +197,8 @@ class ExtractiveAnswerer:
                 break
             n = len(words(s.candidate.text))
             strong = s.score >= 0.85 * best and s.support >= self.threshold
-            filler = total < self.min_words and s.score >= 0.7 * best and s.support >= self.threshold
+            # Below min_words, a sentence nearly as supported as the bar for answering at all may fill in.
+            filler = total < self.min_words and s.score >= 0.7 * best and s.support >= FILLER_SUPPORT * self.threshold
             if not (strong or filler) or total + n > self.max_words or _near_duplicate(s, chosen):
                 continue
             chosen.append(s)
@@ -301,6 +312,27 @@ def make_answerer(name: str, **parts: object) -> Answerer:
         available = sorted({"extractive", *ANSWERERS})
         raise ConfigError(f"NEWSDESK_LLM: answerer {name!r} is not supported. Available: {available}")
     return ANSWERERS[name](**parts)
+
+
+def _stored_vectors(candidates: Sequence[Candidate], dimension: int) -> dict[int, "np.ndarray"]:
+    """Candidate index -> its sentence vector as stored with its chunk, where the chunk has them."""
+    from vectorstore.embedding import unpack_vectors
+
+    by_chunk: dict[str, dict[int, np.ndarray]] = {}
+    out: dict[int, np.ndarray] = {}
+    for i, c in enumerate(candidates):
+        chunk = c.hit.chunk
+        if not chunk.sentence_vectors:
+            continue
+        if chunk.id not in by_chunk:
+            matrix = unpack_vectors(chunk.sentence_vectors, dimension)
+            spans = citable_spans(chunk.text)
+            by_chunk[chunk.id] = ({chunk.start + b: row for (_, b), row in zip(spans, matrix)}
+                                  if len(spans) == len(matrix) else {})
+        vector = by_chunk[chunk.id].get(c.end)
+        if vector is not None:
+            out[i] = vector
+    return out
 
 
 def _embed_text(c: Candidate) -> str:

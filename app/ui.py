@@ -44,6 +44,9 @@ EXAMPLES = (
 )
 UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
 MAX_PASSAGES = 30
+SESSION_CAPACITY = 1000
+"""Browser sessions whose state the server keeps (least recently used dropped first). Gradio keeps
+every session, closed or not, up to 10,000 by default, at about 150 kB each (docs/reliability.md, Load)."""
 
 
 class InputError(NewsdeskError):
@@ -477,8 +480,8 @@ def _chat_tab(ui: NewsdeskUI, settings: Settings, articles: list[ArticleInfo]) -
     outputs = [chatbot, sources, question, session]
     ask = {"fn": ui.respond, "inputs": inputs, "outputs": outputs, "validator": ui.validate,
            "show_progress": "minimal", "api_visibility": "private"}
-    question.submit(**ask)
-    send.click(**ask)
+    # One public endpoint, /chat, for both triggers: API clients (and bench/load.py) ask exactly as the page does.
+    gr.on([question.submit, send.click], **{**ask, "api_visibility": "public"}, api_name="chat")
     for button, text in zip(examples, EXAMPLES):
         button.click(lambda q=text: q, outputs=question, api_visibility="private", queue=False).then(**ask)
     for event in (clear.click, chatbot.clear):
@@ -652,6 +655,7 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int | None = No
         _, url, _ = demo.launch(
             server_name=host, server_port=port, auth=auth_pair(settings),
             auth_message="Newsdesk QA: sign in" if settings.auth else None, prevent_thread_lock=True,
+            state_session_capacity=SESSION_CAPACITY,
             quiet=True, show_error=False, ssr_mode=False, share=False, footer_links=[],
             **launch_options(settings),
         )

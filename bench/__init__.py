@@ -1,4 +1,4 @@
-"""Benchmarks anyone can run: `python -m bench ingest|query|startup`; results go to docs/benchmarks.md.
+"""Benchmarks anyone can run: `python -m bench ingest|query|startup|scale|server`; results go to docs/benchmarks.md.
 
 These machines are small (2 cores) and shared, so every figure is a median of repeats, and the
 figures that matter (ratios) are measured side by side in one run so that noise hits both sides.
@@ -113,3 +113,34 @@ def write_section(path: Path, heading: str, body: str) -> None:
         text = text.rstrip() + "\n\n" + section
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def stop_process(proc: "subprocess.Popen[Any] | None") -> None:
+    """Terminate a process this program started, killing it if it does not exit within 20 s."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def chroma_binary() -> str:
+    """The `chroma` command shipped in the chromadb wheel (beside this interpreter, else on PATH)."""
+    import shutil
+    import sys
+
+    found = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+    if not found:
+        raise FileNotFoundError("the `chroma` command (shipped in the chromadb wheel) is not installed")
+    return found

@@ -1,4 +1,5 @@
-"""`python -m bench ingest|query|startup`: run a benchmark, print its table, write it into docs/benchmarks.md."""
+"""`python -m bench ingest|query|startup|scale|server|load`: run a benchmark, print its table, write it into its section
+of docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from typing import Any
 
 from bench import DEFAULT_ARTICLES, DEFAULT_CACHE, DEFAULT_OUT, DEFAULT_QUESTIONS, write_section
 
-SECTIONS = {"ingest": "Ingest", "query": "Query latency", "startup": "Start-up"}
+SECTIONS = {"ingest": "Ingest", "query": "Query latency", "startup": "Start-up", "scale": "Scale",
+            "server": "Chroma server", "load": "Load"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,9 +36,28 @@ def _parser() -> argparse.ArgumentParser:
                    help="ingest: articles per side-by-side repeat (0 = all; default 200)")
     p.add_argument("--slice", type=int, default=50, metavar="N",
                    help="ingest: articles per slice; ingest and raw encode alternate slice by slice (default 50)")
+    p.add_argument("--sizes", type=_ints, default=None, metavar="N,N,...",
+                   help="scale: collection sizes in chunks (default 10000,50000,200000)")
+    p.add_argument("--clients", type=_ints, default=None, metavar="N,N,...",
+                   help="server: numbers of app processes sharing the server (default 1,2,4); "
+                   "load: concurrent chat clients (default 8)")
+    p.add_argument("--requests", type=int, default=200, metavar="N", help="load: chat requests (default 200)")
+    p.add_argument("--turns", type=int, default=5, metavar="N",
+                   help="load: questions per chat session before a client starts a new one (0: one session; "
+                   "default 5)")
     p.add_argument("--json", action="store_true", help="also print the raw results as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="log details")
     return p
+
+
+def _ints(value: str) -> list[int]:
+    try:
+        found = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {value!r}") from e
+    if not found or min(found) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive numbers, got {value!r}")
+    return found
 
 
 def _run(args: argparse.Namespace) -> tuple[dict[str, Any], Callable[[dict[str, Any]], str]]:
@@ -51,6 +72,23 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], Callable[[dict[str, 
 
         result = query.run(args.articles, args.questions, cache=args.cache, repeats=args.repeats or 3)
         return result, query.to_markdown
+    if args.command == "scale":
+        from bench import scale
+
+        result = scale.run(args.articles, args.questions, cache=args.cache, repeats=args.repeats or 3,
+                           sizes=args.sizes or scale.SIZES)
+        return result, scale.to_markdown
+    if args.command == "server":
+        from bench import server
+
+        result = server.run(args.articles, args.questions, cache=args.cache, repeats=args.repeats or 3,
+                            clients=args.clients or server.CLIENTS)
+        return result, server.to_markdown
+    if args.command == "load":
+        from bench import load
+
+        result = load.run(args.requests, (args.clients or [load.CLIENTS])[0], turns=args.turns)
+        return result, load.to_markdown
     from bench import startup
 
     result = startup.run(args.articles, cache=args.cache, repeats=args.repeats or 5)
@@ -64,7 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     for path, name in ((args.articles, "--articles"), (args.questions, "--questions")):
-        if (name == "--articles" or args.command == "query") and not path.is_file():
+        needed = name == "--articles" and args.command != "load" or args.command in ("query", "scale", "server")
+        if needed and not path.is_file():
             print(f"error: {name}: no such file: {path}", file=sys.stderr)
             return 2
     result, render = _run(args)

@@ -78,9 +78,8 @@ def bench_settings(store_dir: Path) -> "Settings":
 
 
 def cache_store_dir(articles: Path, cache: Path) -> Path:
-    """The cached store for one articles file (a changed file gets a new store)."""
-    stat = articles.stat()
-    key = hashlib.sha1(f"{articles.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:10]
+    """The cached store for one articles file: keyed on its content, so a copy with a new mtime reuses it."""
+    key = hashlib.sha1(articles.read_bytes()).hexdigest()[:10]
     return cache / "stores" / f"{articles.parent.name}-{key}"
 
 
@@ -122,7 +121,7 @@ def ingest_once(loaded: list["Loaded"], store_dir: Path, embedder: "Embedder") -
     store = ArticleStore(settings)
     ingestor = Ingestor.from_settings(settings, store=store, embedder=embedder)
     stages: dict[str, float] = {}
-    targets = [(ingestor.chunker, "chunk", "chunk"), (embedder, "embed_documents", "embed"),
+    targets = [(ingestor.chunker, "chunk", "chunk"), (embedder, "embed_with_spans", "embed"),
                (store, "write_articles", "chroma write"), (store, "article_hashes", "chroma read"),
                (store, "repair", "chroma read")]
     try:

@@ -78,6 +78,8 @@ class StoredChunk:
     published: date | None = None
     content_hash: str = ""
     host: str = ""
+    sentence_vectors: str = field(default="", repr=False, compare=False)
+    """The vectors of the chunk's sentences (`core.text.sentence_spans(text)`), packed; "" if not stored."""
 
 
 @dataclass

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.errors import ConfigError
 
@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     fetch_timeout: float = Field(default=20.0, gt=0, le=600)
     max_source_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     allow_private_urls: bool = False
+    allow_networks: Annotated[list[IPvAnyNetwork], NoDecode] = []
+    """Private networks URL ingest may fetch from although `allow_private_urls` is off, e.g.
+    NEWSDESK_ALLOW_NETWORKS=10.20.0.0/16,127.0.0.1/32 (a newsroom intranet; tests' loopback server)."""
 
     top_k: int = Field(default=8, ge=1, le=100)
     candidate_k: int = Field(default=40, ge=1, le=1000)
@@ -67,6 +70,11 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_host_is_unset(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @field_validator("allow_networks", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
     @field_validator("auth")
     @classmethod

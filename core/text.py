@@ -12,7 +12,9 @@ _ABBREVIATIONS = frozenset(
 )
 
 # A sentence ends at . ! ? (plus closing quotes/brackets) followed by space, or at CJK/Khmer enders.
-_LATIN_END = re.compile(r"""[.!?]+["'\u2019\u201d)\]]*(?=\s)""")
+# The lookbehind starts a match only at the first of a run of dots: without it a long run ("......")
+# is rescanned from every position, quadratic time on hostile text.
+_LATIN_END = re.compile(r"""(?<![.!?])[.!?]+["'\u2019\u201d)\]]*(?=\s)""")
 _SCRIPT_END = re.compile(r"""[\u3002\uff01\uff1f\u17d4\u17d5\u0964\u06d4]+["'\u2019\u201d)\]]*""")
 _NEXT_START = re.compile(r"""\s+["'\u2018\u201c(\[]*[^\sa-z]""")
 _WORD_BEFORE = re.compile(r"(\S+)$")
@@ -20,7 +22,7 @@ _WORD_BEFORE = re.compile(r"(\S+)$")
 
 def _is_abbreviation(line: str, dot: int) -> bool:
     """True when the '.' at `dot` closes an abbreviation or an initial rather than a sentence."""
-    match = _WORD_BEFORE.search(line, 0, dot)
+    match = _WORD_BEFORE.search(line, max(0, dot - 100), dot)  # bounded: linear time on "Mr. Mr. Mr. ..."
     if not match:
         return False
     word = match.group(1).lstrip("\"'(\u201c\u2018[").lower()
@@ -60,6 +62,20 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
             lead = len(piece) - len(piece.lstrip())
             s = base + a + lead
             spans.append((s, s + len(stripped)))
+    return spans
+
+
+_OUTLET_PREFIX = re.compile(r"^[^\n–—]{3,90}?\((?:www\.)?[\w-]+(?:\.[\w-]+)+\)\s*[–—-]\s*")
+
+
+def citable_spans(text: str) -> list[tuple[int, int]]:
+    """`sentence_spans(text)` with a dateline's outlet prefix cut from the sentence it opens:
+    "Southeast Asia Information Port News (www.dnyxxg.com) – Cambodia's minister met ..." is quoted
+    from "Cambodia's". The spans the answerer quotes, and the spans ingest stores vectors for."""
+    spans = []
+    for a, b in sentence_spans(text):
+        prefix = _OUTLET_PREFIX.match(text, a, b)
+        spans.append((prefix.end() if prefix and prefix.end() < b else a, b))
     return spans
 
 

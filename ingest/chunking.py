@@ -96,7 +96,7 @@ class Chunker:
         pieces: list[tuple[int, int]] = []
         a = start
         while a < end:
-            rel = self.model.token_ends(text[a:end])
+            rel = self._token_ends_from(text, a, end, limit)
             if len(rel) <= limit:
                 pieces.append((a, end))
                 break
@@ -110,6 +110,18 @@ class Chunker:
             while a < end and text[a].isspace():
                 a += 1
         return pieces
+
+    def _token_ends_from(self, text: str, a: int, end: int, limit: int) -> list[int]:
+        """Token ends of `text[a:end]`, or of a prefix holding well over `limit` tokens. Tokenizing the whole
+        rest of the sentence for every cut made splitting quadratic (minutes for a 100 KB run-on line)."""
+        size = 16 * (limit + 16)
+        while a + size < end:
+            space = text.rfind(" ", a + size // 2, a + size)  # end the window between words where possible
+            rel = self.model.token_ends(text[a:space if space > a else a + size])
+            if len(rel) > limit + 16:  # the margin keeps the cut away from a word the window splits
+                return rel
+            size *= 4
+        return self.model.token_ends(text[a:end])
 
     def _windows(self, pieces: list[_Piece], budget: int) -> list[tuple[int, int, int]]:
         """(start, end, estimated model tokens) of each window of whole sentences."""
@@ -132,12 +144,14 @@ class Chunker:
         return windows
 
     def _next_start(self, pieces: list[_Piece], i: int, j: int) -> int:
-        """Start of the next window: back up over trailing sentences that fit in the overlap, and over
-        at least the last one unless it is very long, so a fact split across chunks is found whole."""
+        """Start of the next window: back up over the trailing sentences that fit in the overlap budget.
+
+        Forcing at least one sentence of overlap whatever its length was tried and measured worse on
+        realtimeqa-dev (recall@4 0.679 against 0.732: 4.5 % more, more repetitive chunks)."""
         k, overlap = j, 0
         while k - 1 > i:
             size = pieces[k - 1].tokens
-            if overlap + size > self.overlap_tokens and not (k == j and size <= self.target_tokens // 2):
+            if overlap + size > self.overlap_tokens:
                 break
             k -= 1
             overlap += size

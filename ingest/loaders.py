@@ -33,7 +33,6 @@ MIN_FEED_CONTENT_WORDS = 80
 
 _HEADER_LINES = 6
 _MAX_HEADER_WORDS = 15
-_PRIVATE_HINT = "refusing to fetch a private or loopback address (set NEWSDESK_ALLOW_PRIVATE_URLS=true to allow)"
 _OUTLET = re.compile(r"^(?P<outlet>[^–—\n]{3,80}?\s*\((?:www\.)?[a-z0-9.-]+\.[a-z]{2,}\))\s*[–—-]\s", re.IGNORECASE)
 _SOURCE_LINE = re.compile(r"^(?:source|outlet|publisher)\s*:\s*(?P<value>.{2,100})$", re.IGNORECASE)
 _BY_LINE = re.compile(r"^by\s+(?P<value>[^\W\d_][^.!?]{1,80})$", re.IGNORECASE)
@@ -83,6 +82,8 @@ def _too_large(what: str, size: str, settings: Settings) -> str:
 
 def parse_date(value: str) -> date | None:
     """A date from "2025-11-04", "2025/11/04", "November 4, 2025", "4 Nov 2025", "Nov. 4, 2025" (+ time)."""
+    if len(value) > 100:  # no date is this long; _TIME_SUFFIX takes quadratic time on a long "TTT..." line
+        return None
     text = _TIME_SUFFIX.sub("", " ".join(value.split()).strip(" .,"))
     text = re.sub(r"\bsept\b", "sep", re.sub(r"[.,]", "", text), flags=re.IGNORECASE)
     for fmt in _DATE_FORMATS:
@@ -236,7 +237,7 @@ def _split_header(lines: list[str], markdown: bool) -> tuple[TextHeader, list[st
 
 def parse_plain_text(raw: str, *, markdown: bool = False) -> tuple[TextHeader, str]:
     """Split a plain-text article into header metadata and its cleaned body."""
-    lines = re.sub(r"\r\n?", "\n", raw).split("\n")
+    lines = re.sub(r"\r\n?|[\u2028\u2029\x85]", "\n", raw).split("\n")  # the line breaks clean_text knows
     header, body_lines = _split_header(lines, markdown)
     body = clean_text("\n".join(body_lines))
     if body and not header.source and (m := _OUTLET.match(body)):
@@ -504,41 +505,162 @@ class Fetched:
     body: bytes
 
 
+def _refusal(host: str, address: str) -> str:
+    shown = address if host.strip("[]") == address else f"{host} is {address}"
+    return (f"refusing to fetch a private or loopback address: {shown} (set NEWSDESK_ALLOW_PRIVATE_URLS=true, "
+            "or add its network to NEWSDESK_ALLOW_NETWORKS, to allow)")
+
+
 def _check_url(url: str, settings: Settings) -> None:
-    """Refuse non-http(s) URLs and, unless allowed, hosts on private networks, before connecting."""
+    """Refuse non-http(s) URLs, and IP-literal hosts that are not allowed, before anything is sent.
+
+    Host names are checked where they are resolved, in `_VettingBackend`, right before connecting,
+    so that the address checked is the address connected to.
+    """
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ValueError("only http and https URLs are supported")
     try:
-        port = parts.port
+        _ = parts.port
     except ValueError as e:
         raise ValueError(f"invalid URL: {e}") from e
-    if settings.allow_private_urls:
-        return
     try:
-        infos = socket.getaddrinfo(parts.hostname, port or 80, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as e:
-        raise ValueError(f"could not fetch: cannot resolve host '{parts.hostname}'") from e
-    for info in infos:
-        if not _is_public(str(info[4][0])):
-            raise ValueError(_PRIVATE_HINT)
+        ipaddress.ip_address(parts.hostname.split("%", 1)[0])
+    except ValueError:
+        return  # a name: checked when it is resolved
+    if not _address_allowed(parts.hostname, settings):
+        raise ValueError(_refusal(parts.hostname, parts.hostname))
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")
+# IANA special-purpose ranges, listed here because `is_global` depends on the Python patch release
+# (3.11.7 counts 192.0.0.8, 192.0.0.0/24 outside /29, as global).
+_NOT_PUBLIC = tuple(ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
+    "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
+    "224.0.0.0/4", "240.0.0.0/4", "64:ff9b:1::/48", "2001::/23", "2001:db8::/32", "2002::/16", "3fff::/20",
+    "5f00::/16",
+))
+
+
+def _effective_ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The address a packet really goes to: IPv6 forms that carry an IPv4 address are judged by it."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return ip.ipv4_mapped
+        if ip.sixtofour:
+            return ip.sixtofour
+        if ip in _NAT64:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip
 
 
 def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    """True for a globally routable unicast address; False for private, loopback, link-local, CGNAT,
+    unspecified, multicast, reserved and site-local ones (IPv4-mapped/6to4/NAT64 by their IPv4)."""
+    ip = _effective_ip(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip not in _GLOBAL_UNICAST_V6:
+        return False  # loopback, unspecified, unique local, link-local, site-local, multicast, reserved
+    if not ip.is_global or ip.is_multicast or ip.is_reserved:
+        return False
+    return not any(ip in network for network in _NOT_PUBLIC)
 
 
-def fetch(url: str, settings: Settings) -> Fetched:
-    """GET `url` following up to 5 redirects (each one checked), streaming at most `max_source_bytes`."""
+def _address_allowed(address: str, settings: Settings) -> bool:
+    if settings.allow_private_urls or _is_public(address):
+        return True
+    ips = {ipaddress.ip_address(address.split("%", 1)[0]), _effective_ip(address)}
+    return any(ip in network for ip in ips for network in settings.allow_networks)
+
+
+Resolver = Callable[[str, int], list[str]]
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to (an IP literal is returned as is, without a lookup)."""
+    try:
+        return [str(ipaddress.ip_address(host.split("%", 1)[0]))]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as e:
+        raise ValueError(f"could not fetch: cannot resolve host '{host}'") from e
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class _VettingBackend:
+    """An httpcore network backend that resolves a host once, refuses it when any of its addresses
+    is not allowed, and connects to the vetted address itself: no second lookup, so DNS rebinding
+    between the check and the connection is impossible. TLS (SNI, certificate) and the Host header
+    still use the name, since httpcore passes the origin's name to `start_tls`."""
+
+    def __init__(self, settings: Settings, resolve: Resolver = resolve_host) -> None:
+        import httpcore
+
+        self._settings = settings
+        self._resolve = resolve
+        self._tcp = httpcore.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Any = None) -> Any:
+        import httpcore
+
+        host = host.strip("[]")
+        addresses = self._resolve(host, port)
+        for address in addresses:
+            if not _address_allowed(address, self._settings):
+                raise ValueError(_refusal(host, address))
+        if not addresses:
+            raise ValueError(f"could not fetch: cannot resolve host '{host}'")
+        error: Exception | None = None
+        for address in addresses:
+            try:
+                return self._tcp.connect_tcp(address, port, timeout=timeout, local_address=local_address,
+                                             socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as e:
+                error = e
+        assert error is not None
+        raise error
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> Any:
+        raise ValueError("only http and https URLs are supported")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def vetting_transport(settings: Settings, resolve: Resolver = resolve_host) -> Any:
+    """An `httpx.HTTPTransport` whose every connection goes through `_VettingBackend`."""
+    import httpcore
+    import httpx
+
+    transport = httpx.HTTPTransport(trust_env=False)
+    if not isinstance(getattr(transport, "_pool", None), httpcore.ConnectionPool):  # httpx is pinned to 0.28
+        raise RuntimeError("httpx.HTTPTransport no longer wraps an httpcore.ConnectionPool: update vetting_transport")
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False), keepalive_expiry=5.0,
+        network_backend=_VettingBackend(settings, resolve),  # type: ignore[arg-type]
+    )
+    return transport
+
+
+def fetch(url: str, settings: Settings, *, resolve: Resolver = resolve_host) -> Fetched:
+    """GET `url` following up to 5 redirects (each one checked), streaming at most `max_source_bytes`.
+
+    No proxy or .netrc from the environment is used: a proxy would resolve and connect on its own,
+    out of reach of the address check.
+    """
     import httpx
 
     deadline = time.monotonic() + settings.fetch_timeout
     headers = {"User-Agent": USER_AGENT, "Accept": "text/html,application/xhtml+xml,application/xml,*/*;q=0.8"}
+    transport = vetting_transport(settings, resolve)
     try:
-        with httpx.Client(timeout=settings.fetch_timeout, headers=headers, follow_redirects=False) as client:
+        with httpx.Client(transport=transport, timeout=settings.fetch_timeout, headers=headers,
+                          follow_redirects=False, trust_env=False) as client:
             for _ in range(MAX_REDIRECTS + 1):
                 _check_url(url, settings)
                 with client.stream("GET", url) as response:

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 from core.errors import StoreUnavailable
 from core.records import Article, Chunk
 from core.settings import Settings
-from ingest.chunking import Chunker
+from core.text import citable_spans
+from ingest.chunking import Chunker, embedding_header
 from ingest.loaders import Loaded
+from vectorstore.embedding import pack_vectors
 from vectorstore.store import ArticleStore, PreparedArticle
 
 if TYPE_CHECKING:
@@ -90,7 +92,13 @@ class Ingestor:
         report = IngestReport(dry_run=dry_run)
         if not dry_run:
             self.store.repair()
-        known = self.store.article_hashes()
+        # An article with a write in progress (another ingest, or one a crash left to a Chroma server's
+        # repair lease) counts as unknown, so this run rewrites it and leaves it whole.
+        # An article indexed by an older version of this program is re-embedded (see INDEX_VERSION): its
+        # known hash is marked so that it never equals the article's.
+        known = self.store.article_hashes(clean_only=True)
+        current = self.store.article_hashes(current_only=True) if known else {}
+        known = {i: h if i in current else f"outdated:{h}" for i, h in known.items()}
         seen: set[str] = set()
         pending: list[_Pending] = []
         bar = _progress_bar(progress)
@@ -141,12 +149,27 @@ class Ingestor:
     def _flush(self, pending: list[_Pending], report: IngestReport) -> None:
         if not pending:
             return
-        texts = [t for p in pending for t in self.chunker.embed_texts(p.article, p.chunks)]
-        vectors = self.embedder.embed_documents(texts)
+        # Another ingest may have stored some of these since this run started: skip them, embed nothing.
+        stored = self.store.article_hashes([p.article.id for p in pending], clean_only=True, current_only=True)
+        done = {p.article.id for p in pending if stored.get(p.article.id) == p.article.content_hash}
+        if done:
+            report.unchanged += len(done)
+            pending[:] = [p for p in pending if p.article.id not in done]
+            if not pending:
+                return
+        texts, spans = [], []
+        for p in pending:
+            header = len(embedding_header(p.article))
+            texts.extend(self.chunker.embed_texts(p.article, p.chunks))
+            spans.extend([(header + a, header + b) for a, b in citable_spans(c.text)] for c in p.chunks)
+        # One forward pass gives each chunk's vector and its sentences' (the answerer's evidence scores).
+        vectors, sentences = self.embedder.embed_with_spans(texts, spans)
+        packed = [pack_vectors(v) if len(v) == len(s) else "" for v, s in zip(sentences, spans)]
         prepared, offset = [], 0
         for p in pending:
-            prepared.append(PreparedArticle(p.article, p.chunks, vectors[offset: offset + len(p.chunks)]))
-            offset += len(p.chunks)
+            end = offset + len(p.chunks)
+            prepared.append(PreparedArticle(p.article, p.chunks, vectors[offset:end], packed[offset:end]))
+            offset = end
         self.store.write_articles(prepared)
         logger.info("wrote %d article(s), %d chunk(s)", len(prepared), len(texts))
         report.chunks_embedded += len(texts)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from bench import chroma_binary, free_port, stop_process  # noqa: F401  (tests import these from here)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -21,12 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 SEED = ROOT / "data" / "articles" / "cambodia-korea-cyber-fraud-2025-11-04.txt"
 SEED_TITLE = "Cambodia and South Korea agreed to continue deepening cooperation in combating online fraud."
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -50,22 +44,8 @@ def ingestor(settings, embedder):
     return Ingestor.from_settings(settings, embedder=embedder)
 
 
-def stop_process(proc: subprocess.Popen | None) -> None:
-    """Terminate a server started by a test, killing it if it does not exit within 20 s."""
-    if proc and proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
-def _chroma_binary() -> str:
-    found = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
-    if not found:
-        pytest.fail("the `chroma` command (shipped in the chromadb wheel) is not installed")
-    return found
 
 
 class ChromaServer:
@@ -77,7 +57,7 @@ class ChromaServer:
     def start(self) -> None:
         log = open(self.path.parent / f"chroma-{self.port}.log", "ab")
         self.proc = subprocess.Popen(
-            [_chroma_binary(), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
+            [chroma_binary(), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
             stdout=log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60

@@ -12,14 +12,28 @@ journal in the registry record:
 `repair()` finishes whatever a crash interrupted: a dirty record that was committed has its old chunks
 deleted; one that was not has its partial new chunks deleted and keeps its old version (or disappears
 when there was none). Either way no article is lost or doubled.
+
+Concurrency. A local store has one writer at a time: every write (an ingest batch, a delete, a repair)
+holds an advisory lock, `fcntl.flock` on `<store>/.newsdesk-write.lock`, so a second ingest waits for
+the batch in progress (saying so) and `repair()` can never undo a write that is still running. A
+Chroma server has no such lock across hosts: there `repair()` leaves alone journal entries younger than
+`STALE_JOURNAL_SECONDS` (they may belong to a live writer elsewhere), and the next ingest of such an
+article rewrites it. Readers see committed versions only: `dense_search` and `get_chunks` drop chunks
+whose hash is not their article's committed hash (a write in progress, or old chunks not yet deleted).
+A local reader process reopens its Chroma client when another process changed the store, because
+Chroma's local vector index is loaded once per process and does not follow other processes' writes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import threading
+import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -38,6 +52,18 @@ logger = logging.getLogger(__name__)
 
 WRITE_BATCH = 2000
 """Chunks per Chroma call; below Chroma's max batch size on every backend."""
+
+LOCK_FILE = ".newsdesk-write.lock"
+"""The advisory write lock inside a local store directory."""
+
+INDEX_VERSION = 2
+"""How articles are chunked and what their chunks carry; bumped when that changes (2: sentence vectors in
+chunk metadata). With the chunk sizes and the embedding model it makes an article's index signature: an
+ingest re-embeds articles stored under another signature, so an upgrade or a new chunk size needs only a
+re-ingest."""
+
+STALE_JOURNAL_SECONDS = 600.0
+"""On a Chroma server, a journal entry younger than this may belong to a live writer: repair() skips it."""
 
 
 def chunk_id(article_id: str, content_hash: str, ordinal: int) -> str:
@@ -60,6 +86,8 @@ class PreparedArticle:
     article: Article
     chunks: Sequence[Chunk]
     embeddings: "np.ndarray"
+    sentence_vectors: Sequence[str] = ()
+    """Per chunk, its sentences' vectors packed by `vectorstore.embedding.pack_vectors` (may be empty)."""
 
 
 def _connect(settings: Settings) -> "ClientAPI":
@@ -76,7 +104,24 @@ def _connect(settings: Settings) -> "ClientAPI":
         settings.store_dir.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.store_dir), settings=chroma_settings)
     except Exception as e:
-        raise StoreUnavailable(_where(settings) + f" is unavailable: {e}") from e
+        raise StoreUnavailable(_where(settings) + f" is unavailable: {e}{_disk_hint(settings)}") from e
+
+
+def _disk_hint(settings: Settings) -> str:
+    """Why a local store directory cannot be written, when the file system says so (Chroma writes even to read)."""
+    if settings.server_mode:
+        return ""
+    try:
+        fs = os.statvfs(settings.store_dir)
+    except OSError:
+        return ""
+    if fs.f_flag & os.ST_RDONLY:
+        return " (the file system is read-only; the store needs write access, even to be read)"
+    if fs.f_bavail * fs.f_frsize < 1024 * 1024:
+        return " (the disk is full)"
+    if not os.access(settings.store_dir, os.W_OK):
+        return " (this user cannot write to it; the store needs write access, even to be read)"
+    return ""
 
 
 def _where(settings: Settings) -> str:
@@ -85,23 +130,150 @@ def _where(settings: Settings) -> str:
     return f"store directory {settings.store_dir} (NEWSDESK_STORE_DIR)"
 
 
+class _WriteLock:
+    """`flock` on a local store's lock file: one writing process at a time, re-entrant within a process."""
+
+    def __init__(self, path: "os.PathLike[str]") -> None:
+        self.path = path
+        self._thread_lock = threading.RLock()  # threads of one process take turns too
+        self._depth = 0
+        self._fd: int | None = None
+
+    @contextmanager
+    def hold(self, where: str) -> Iterator[None]:
+        with self._thread_lock:
+            if self._depth == 0:
+                self._fd = self._acquire(where)
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0 and self._fd is not None:
+                    os.close(self._fd)  # closing the descriptor releases the lock
+                    self._fd = None
+
+    def _acquire(self, where: str) -> int:
+        import fcntl
+
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise StoreUnavailable(f"{where} cannot be written: {e.strerror} ({self.path})") from e
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                logger.warning("%s is being written by another process%s; waiting for it to finish", where,
+                               f" (pid {holder})" if holder else "")
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        except OSError as e:
+            os.close(fd)
+            raise StoreUnavailable(f"{where} cannot be written: {e.strerror} ({self.path})") from e
+        return fd
+
+
+_WRITE_LOCKS: dict[str, _WriteLock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(settings: Settings) -> _WriteLock | None:
+    """The process-wide lock object of a local store (None for a Chroma server)."""
+    if settings.server_mode:
+        return None
+    path = os.path.join(os.path.abspath(settings.store_dir), LOCK_FILE)
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(path, _WriteLock(path))
+
+
+class _Gate:
+    """Many Chroma calls at once, or one client reopen with no call in flight."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active = 0
+        self._reopening = False
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        with self._cond:
+            while self._reopening:
+                self._cond.wait()
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def reopen(self) -> Iterator[None]:
+        with self._cond:
+            while self._reopening:
+                self._cond.wait()
+            self._reopening = True
+            while self._active:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._reopening = False
+                self._cond.notify_all()
+
+
 class ArticleStore:
     """Articles and their chunks in Chroma (local persistent, or a Chroma server)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.location = _where(settings)
-        self._client = _connect(settings)
+        self._gate = _Gate()
+        self._lock = _write_lock(settings)
+        self._open()
+
+    def _open(self) -> None:
+        store_dir = self.settings.store_dir
+        if self._lock is None or (store_dir / "chroma.sqlite3").exists():
+            self._open_collections()
+            return
         try:
-            self.chunks: Collection = self._client.get_or_create_collection(
-                settings.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
-            )
-            self.registry: Collection = self._client.get_or_create_collection(
-                f"{settings.collection}-articles", configuration={"hnsw": {"space": "cosine"}},
-                embedding_function=None,
-            )
-        except Exception as e:
-            raise StoreUnavailable(f"{self.location} is unavailable: {e}") from e
+            store_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreUnavailable(f"{self.location} cannot be created: {e.strerror}") from e
+        with self.writing():  # two processes creating one store at once race in Chroma's migrations
+            self._open_collections()
+
+    def _open_collections(self) -> None:
+        self._client = _connect(self.settings)
+        for attempt in (1, 2):  # a collection created by another process at the same moment exists on retry
+            try:
+                self.chunks: Collection = self._client.get_or_create_collection(
+                    self.settings.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+                )
+                self.registry: Collection = self._client.get_or_create_collection(
+                    f"{self.settings.collection}-articles", configuration={"hnsw": {"space": "cosine"}},
+                    embedding_function=None,
+                )
+                break
+            except Exception as e:
+                if attempt == 2:
+                    raise StoreUnavailable(f"{self.location} is unavailable: {e}{_disk_hint(self.settings)}") from e
+                time.sleep(0.2)
+        self._seen_generation = str((self.chunks.metadata or {}).get("generation", ""))
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the store's write lock (local store; a no-op on a Chroma server). Re-entrant."""
+        if self._lock is None:
+            yield
+            return
+        with self._lock.hold(self.location):
+            yield
 
     # -- change tracking -----------------------------------------------------------------------
 
@@ -109,26 +281,66 @@ class ArticleStore:
         """A token that changes whenever chunks are written or deleted (by any process)."""
         collection = self._call("reading the collection", self._client.get_collection, self.settings.collection,
                                 embedding_function=None)
-        return str((collection.metadata or {}).get("generation", ""))
+        token = str((collection.metadata or {}).get("generation", ""))
+        if token != self._seen_generation:
+            self._seen_generation = token
+            if not self.settings.server_mode:
+                self._reopen()
+        return token
+
+    def _reopen(self) -> None:
+        """Another process wrote: a fresh local client, since the old one's vector index never sees that write."""
+        with self._gate.reopen():
+            seen = self._seen_generation
+            try:
+                self._client.close()
+            except Exception:  # a client that cannot close cleanly is dropped all the same
+                logger.debug("closing the Chroma client of %s failed", self.location, exc_info=True)
+            self._open()
+            self._seen_generation = seen
+        logger.debug("reopened %s after a change by another process", self.location)
 
     def _bump_generation(self) -> None:
-        self._call("marking a change", self.chunks.modify, metadata={"generation": uuid.uuid4().hex})
+        token = uuid.uuid4().hex
+        self._call("marking a change", self.chunks.modify, metadata={"generation": token})
+        self._seen_generation = token
 
     # -- reading -------------------------------------------------------------------------------
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except Exception as e:
-            raise StoreUnavailable(f"{self.location}: {what} failed: {e}") from e
+        with self._gate.call():
+            try:
+                return self._live(fn)(*args, **kwargs)
+            except Exception as e:
+                raise StoreUnavailable(f"{self.location}: {what} failed: {e}{_disk_hint(self.settings)}") from e
+
+    def _live(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """`fn` bound to the current client or collection (a reopen may have replaced the one it was bound to)."""
+        owner = getattr(fn, "__self__", None)
+        for live in (self._client, self.chunks, self.registry):
+            if owner is not None and owner is not live and type(owner) is type(live) and \
+                    getattr(owner, "name", None) == getattr(live, "name", None):
+                return getattr(live, fn.__name__)  # type: ignore[no-any-return]
+        return fn
 
     def _records(self, where: dict[str, Any] | None = None, ids: list[str] | None = None) -> list[dict[str, Any]]:
         got = self._call("reading articles", self.registry.get, ids=ids, where=where, include=["metadatas"])
         return [dict(meta, id=i) for i, meta in zip(got["ids"], got["metadatas"])]
 
-    def article_hashes(self) -> dict[str, str]:
-        """Committed article id -> content hash."""
-        return {r["id"]: r["content_hash"] for r in self._records() if r.get("content_hash")}
+    def article_hashes(
+        self, ids: list[str] | None = None, *, clean_only: bool = False, current_only: bool = False
+    ) -> dict[str, str]:
+        """Committed article id -> content hash (`clean_only`: leave out articles with a write in progress;
+        `current_only`: leave out articles indexed under another `index_signature`)."""
+        return {r["id"]: r["content_hash"] for r in self._records(ids=ids)
+                if r.get("content_hash") and not (clean_only and r.get("dirty"))
+                and not (current_only and r.get("index") != self.index_signature)}
+
+    @property
+    def index_signature(self) -> str:
+        """What the chunks of an article written now are made with (see INDEX_VERSION)."""
+        s = self.settings
+        return f"v{INDEX_VERSION} chunks {s.chunk_tokens}/{s.chunk_overlap_tokens} model {s.embedding_model}"
 
     def list_articles(self) -> list[ArticleInfo]:
         """Every committed article, newest first."""
@@ -176,27 +388,43 @@ class ArticleStore:
             offset += batch
 
     def get_chunks(self, ids: Sequence[str]) -> list[StoredChunk]:
+        """The chunks with these ids that belong to their article's committed version."""
         got = self._call("reading chunks", self.chunks.get, ids=list(ids), include=["documents", "metadatas"])
-        by_id = {cid: stored_chunk(cid, t, m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"])}
-        return [by_id[i] for i in ids if i in by_id]
+        by_id = {cid: stored_chunk(cid, t, m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"])
+                 if t is not None and m}
+        committed = self._committed(by_id.values())
+        return [by_id[i] for i in ids if i in by_id and by_id[i].id in committed]
+
+    def _committed(self, chunks: Iterable[StoredChunk]) -> set[str]:
+        """Ids of the chunks whose hash is their article's committed hash: never a write in progress, never
+        an old version whose deletion is pending."""
+        chunks = list(chunks)
+        if not chunks:
+            return set()
+        hashes = self.article_hashes(sorted({c.article_id for c in chunks}))
+        return {c.id for c in chunks if c.content_hash and hashes.get(c.article_id) == c.content_hash}
 
     def dense_search(
         self, embedding: "np.ndarray", k: int, where: dict[str, Any] | None = None
     ) -> list[tuple[StoredChunk, float]]:
         """Nearest chunks by cosine similarity (1 - distance), best first."""
-        n = min(k, self.count_chunks())
-        if n <= 0:
+        if k <= 0:
             return []
+        # No count() first: Chroma returns fewer results (or none) when the collection is smaller than k,
+        # and counting costs a scan that grows with the collection (7 ms a query at 50k chunks).
         got = self._call(
-            "searching", self.chunks.query, query_embeddings=[embedding.tolist()], n_results=n, where=where,
+            "searching", self.chunks.query, query_embeddings=[embedding.tolist()], n_results=k, where=where,
             include=["documents", "metadatas", "distances"],
         )
-        return [
+        found = [
             (stored_chunk(cid, text, meta), 1.0 - float(dist))
             for cid, text, meta, dist in zip(
                 got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0]
             )
+            if text is not None and meta  # deleted by another process since this one's index was loaded
         ]
+        committed = self._committed(c for c, _ in found)
+        return [(c, score) for c, score in found if c.id in committed]
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -204,36 +432,51 @@ class ArticleStore:
         """Write new or changed articles with the journal described in the module docstring."""
         if not prepared:
             return
-        previous = {r["id"]: r for r in self._records(ids=[p.article.id for p in prepared])}
-        self._mark_pending(prepared, previous)
-        self._write_chunks(prepared)
-        self._commit_records(prepared)
-        for p in prepared:
-            if p.article.id in previous:
-                self._delete_chunks_except(p.article.id, p.article.content_hash)
-        self._mark_clean([p.article.id for p in prepared])
-        self._bump_generation()
+        with self.writing():
+            previous = {r["id"]: r for r in self._records(ids=[p.article.id for p in prepared])}
+            self._mark_pending(prepared, previous)
+            self._write_chunks(prepared)
+            self._commit_records(prepared)
+            for p in prepared:
+                if p.article.id in previous:
+                    self._delete_chunks_except(p.article.id, p.article.content_hash, len(p.chunks))
+            self._mark_clean([p.article.id for p in prepared])
+            self._bump_generation()
 
     def delete_article(self, article_id: str) -> bool:
         """Remove an article and its chunks; False when it was not stored."""
-        records = self._records(ids=[article_id])
-        if not records:
-            return False
-        # Uncommitted first: a crash midway leaves a record that repair() removes.
-        meta = dict(_meta_only(records[0]), content_hash="", dirty=True, pending_hash="")
-        self._call("marking an article for deletion", self.registry.update, ids=[article_id], metadatas=[meta])
-        self._call("deleting chunks", self.chunks.delete, where={"article_id": article_id})
-        self._call("deleting an article", self.registry.delete, ids=[article_id])
-        self._bump_generation()
-        return True
+        with self.writing():
+            records = self._records(ids=[article_id])
+            if not records:
+                return False
+            # Uncommitted first: a crash midway leaves a record that repair() removes.
+            meta = dict(_meta_only(records[0]), content_hash="", dirty=True, pending_hash="", journal_at=time.time())
+            self._call("marking an article for deletion", self.registry.update, ids=[article_id], metadatas=[meta])
+            self._call("deleting chunks", self.chunks.delete, where={"article_id": article_id})
+            self._call("deleting an article", self.registry.delete, ids=[article_id])
+            self._bump_generation()
+            return True
 
     def repair(self) -> int:
         """Finish or undo writes a crash interrupted; returns how many articles needed it."""
+        with self.writing():
+            return self._repair()
+
+    def _repair(self) -> int:
         dirty = self._records(where={"dirty": True})
+        if self.settings.server_mode:  # no lock across hosts: a recent entry may be a live writer's
+            recent = time.time() - STALE_JOURNAL_SECONDS
+            young = [r for r in dirty if float(r.get("journal_at", 0.0)) > recent]
+            if young:
+                logger.info("%d article(s) are being written (or were in the last %.0f s): left to their writer "
+                            "or the next ingest of them", len(young), STALE_JOURNAL_SECONDS)
+            dirty = [r for r in dirty if r not in young]
         for record in dirty:
             article_id, committed = record["id"], record.get("content_hash", "")
             if committed:
-                self._delete_chunks_except(article_id, committed)
+                # A rewrite of the same text (re-indexing) may have made fewer chunks than there were.
+                same = record.get("pending_hash") == committed and "chunks" in record
+                self._delete_chunks_except(article_id, committed, int(record["chunks"]) if same else None)
                 self._mark_clean([article_id])
             else:
                 self._call("deleting chunks", self.chunks.delete, where={"article_id": article_id})
@@ -244,16 +487,19 @@ class ArticleStore:
             self._bump_generation()
         return len(dirty)
 
-    def _delete_chunks_except(self, article_id: str, keep_hash: str) -> None:
-        self._call("deleting old chunks", self.chunks.delete,
-                   where={"$and": [{"article_id": article_id}, {"content_hash": {"$ne": keep_hash}}]})
+    def _delete_chunks_except(self, article_id: str, keep_hash: str, keep_count: int | None = None) -> None:
+        """Delete the article's chunks of other versions and, given `keep_count`, those past its last chunk."""
+        stale: dict[str, Any] = {"content_hash": {"$ne": keep_hash}}
+        if keep_count is not None:
+            stale = {"$or": [stale, {"ordinal": {"$gte": keep_count}}]}
+        self._call("deleting old chunks", self.chunks.delete, where={"$and": [{"article_id": article_id}, stale]})
 
     def _mark_pending(self, prepared: Sequence[PreparedArticle], previous: dict[str, dict[str, Any]]) -> None:
         """Journal step 1. Existing records keep their text and hash; new ones get an uncommitted record."""
         updates = [p for p in prepared if p.article.id in previous]
         if updates:
-            metas = [dict(_meta_only(previous[p.article.id]), dirty=True, pending_hash=p.article.content_hash)
-                     for p in updates]
+            metas = [dict(_meta_only(previous[p.article.id]), dirty=True, pending_hash=p.article.content_hash,
+                          journal_at=time.time()) for p in updates]
             self._call("journaling articles", self.registry.update, ids=[p.article.id for p in updates],
                        metadatas=metas)
         new = [p for p in prepared if p.article.id not in previous]
@@ -277,7 +523,8 @@ class ArticleStore:
         for p in prepared:
             committed = p.article.content_hash if content_hash is None else content_hash
             metas.append(dict(_article_meta(p.article), content_hash=committed, chunks=len(p.chunks), dirty=dirty,
-                              pending_hash=p.article.content_hash))
+                              pending_hash=p.article.content_hash, journal_at=time.time(),
+                              index=self.index_signature))
             mean = p.embeddings.mean(axis=0) if len(p.embeddings) else np.ones(p.embeddings.shape[1])
             vectors.append((mean / (np.linalg.norm(mean) or 1.0)).tolist())
         self._call("writing articles", self.registry.upsert, ids=[p.article.id for p in prepared], metadatas=metas,
@@ -290,10 +537,14 @@ class ArticleStore:
         vectors: list[list[float]] = []
         for p in prepared:
             base = _chunk_meta(p.article)
-            for chunk, vector in zip(p.chunks, p.embeddings):
+            packed = list(p.sentence_vectors) or [""] * len(p.chunks)
+            for chunk, vector, sentences in zip(p.chunks, p.embeddings, packed):
                 ids.append(chunk_id(p.article.id, p.article.content_hash, chunk.ordinal))
                 texts.append(chunk.text)
-                metas.append(dict(base, ordinal=chunk.ordinal, start=chunk.start, end=chunk.end))
+                meta = dict(base, ordinal=chunk.ordinal, start=chunk.start, end=chunk.end)
+                if sentences:
+                    meta["sentence_vectors"] = sentences
+                metas.append(meta)
                 vectors.append(vector.tolist())
         for i in range(0, len(ids), WRITE_BATCH):
             j = i + WRITE_BATCH
@@ -338,5 +589,5 @@ def stored_chunk(cid: str, text: str, meta: dict[str, Any]) -> StoredChunk:
         id=cid, article_id=meta["article_id"], ordinal=int(meta["ordinal"]), text=text, start=int(meta["start"]),
         end=int(meta["end"]), title=meta.get("title", ""), url=meta.get("url", ""), source=meta.get("source", ""),
         published=_parse_date(meta.get("published", "")), content_hash=meta.get("content_hash", ""),
-        host=meta.get("host", ""),
+        host=meta.get("host", ""), sentence_vectors=meta.get("sentence_vectors", ""),
     )

@@ -40,7 +40,12 @@ def test_seed_chunks_are_sentence_aligned_and_overlap(chunker):
     ends = {b for _, b in sentence_spans(text)}
     assert all(c.start in starts and c.end in ends for c in chunks)
     assert len(chunks) >= 3
-    assert all(a.end > b.start for a, b in zip(chunks, chunks[1:])), "consecutive chunks share a sentence"
+    # Consecutive chunks share the trailing sentences that fit in the 40-token overlap.
+    for a, b in zip(chunks, chunks[1:]):
+        last = [s for s in sentence_spans(text, a.start, a.end)][-1]
+        if count_tokens(text[last[0]:last[1]]) <= 40:
+            assert b.start <= last[0], "a short last sentence is repeated at the start of the next chunk"
+    assert any(a.end > b.start for a, b in zip(chunks, chunks[1:]))
     assert all(count_tokens(c.text) <= 180 + 60 for c in chunks)
     assert chunks[0].start == 0 and chunks[-1].end == len(text.rstrip())
 
