@@ -123,6 +123,7 @@ def ingest_once(loaded: list["Loaded"], store_dir: Path, embedder: "Embedder") -
     stages: dict[str, float] = {}
     targets = [(ingestor.chunker, "chunk", "chunk"), (embedder, "embed_with_spans", "embed"),
                (store, "write_articles", "chroma write"), (store, "article_hashes", "chroma read"),
+               (store, "index_state", "chroma read"),
                (store, "repair", "chroma read")]
     try:
         with stage_timer(targets, stages):

@@ -94,11 +94,8 @@ class Ingestor:
             self.store.repair()
         # An article with a write in progress (another ingest, or one a crash left to a Chroma server's
         # repair lease) counts as unknown, so this run rewrites it and leaves it whole.
-        # An article indexed by an older version of this program is re-embedded (see INDEX_VERSION): its
-        # known hash is marked so that it never equals the article's.
-        known = self.store.article_hashes(clean_only=True)
-        current = self.store.article_hashes(current_only=True) if known else {}
-        known = {i: h if i in current else f"outdated:{h}" for i, h in known.items()}
+        # An article indexed under another signature (older version, chunk size, model) is re-embedded.
+        known, stale = self.store.index_state()
         seen: set[str] = set()
         pending: list[_Pending] = []
         bar = _progress_bar(progress)
@@ -112,7 +109,7 @@ class Ingestor:
                     logger.info("%s: article %s already ingested in this run", item.source, item.article.id)
                     continue
                 seen.add(item.article.id)
-                self._consider(item, known, pending, report, dry_run)
+                self._consider(item, known, stale, pending, report, dry_run)
                 if sum(len(p.chunks) for p in pending) >= self.batch_chunks:
                     self._flush(pending, report)
             self._flush(pending, report)
@@ -124,12 +121,13 @@ class Ingestor:
         return report
 
     def _consider(
-        self, item: Loaded, known: dict[str, str], pending: list[_Pending], report: IngestReport, dry_run: bool
+        self, item: Loaded, known: dict[str, str], stale: set[str], pending: list[_Pending], report: IngestReport,
+        dry_run: bool,
     ) -> None:
         article = item.article
         assert article is not None
         previous = known.get(article.id)
-        if previous == article.content_hash:
+        if previous == article.content_hash and article.id not in stale:
             report.unchanged += 1
             return
         try:

@@ -336,6 +336,18 @@ class ArticleStore:
                 if r.get("content_hash") and not (clean_only and r.get("dirty"))
                 and not (current_only and r.get("index") != self.index_signature)}
 
+    def index_state(self) -> tuple[dict[str, str], set[str]]:
+        """One registry read for an ingest: committed article id -> hash (articles with a write in progress
+        left out), and the ids among them indexed under another `index_signature`."""
+        hashes: dict[str, str] = {}
+        stale: set[str] = set()
+        for r in self._records():
+            if r.get("content_hash") and not r.get("dirty"):
+                hashes[r["id"]] = r["content_hash"]
+                if r.get("index") != self.index_signature:
+                    stale.add(r["id"])
+        return hashes, stale
+
     @property
     def index_signature(self) -> str:
         """What the chunks of an article written now are made with (see INDEX_VERSION)."""
