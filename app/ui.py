@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from app import ui_render as render
 from app.conversation import Turn
 from app.retrieval import Filters
+from app.sessions import SessionReaper, limit_malloc_arenas
 from core.errors import ConfigError, NewsdeskError
 from core.records import Answer, ArticleInfo
 from core.settings import Settings
@@ -46,7 +47,10 @@ UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
 MAX_PASSAGES = 30
 SESSION_CAPACITY = 1000
 """Browser sessions whose state the server keeps (least recently used dropped first). Gradio keeps
-every session, closed or not, up to 10,000 by default, at about 150 kB each (docs/reliability.md, Load)."""
+every session, closed or not, up to 10,000 by default (docs/reliability.md, Load)."""
+MAX_KEPT_ANSWERS = 50
+"""Exchanges a chat keeps (messages, sources, follow-up context); older ones leave the top of the chat,
+so a session's memory stops growing however long it runs."""
 
 
 class InputError(NewsdeskError):
@@ -110,11 +114,29 @@ def _mb(size: int) -> str:
 
 @dataclass
 class ChatSession:
-    """One browser tab's conversation: turns for follow-ups, messages shown, sources panels."""
+    """One browser tab's conversation: turns for follow-ups, messages shown, sources panels.
+
+    Only the last `MAX_KEPT_ANSWERS` exchanges are kept; `asked` numbers every question ever asked in
+    the tab, so the anchors of the sources panel (`src-<turn>-<n>`) stay unique after older ones go."""
 
     turns: list[Turn] = field(default_factory=list)
     messages: list[dict[str, str]] = field(default_factory=list)
     entries: list[render.SourcesEntry] = field(default_factory=list)
+    asked: int = 0
+    dropped: int = 0
+
+    def panel(self) -> str:
+        return render.sources_panel(self.entries, dropped=self.dropped)
+
+    def trim(self, keep: int | None = None) -> None:
+        """Forget all but the last `keep` exchanges (question and reply), their sources and turns."""
+        keep = MAX_KEPT_ANSWERS if keep is None else keep
+        excess = len(self.messages) // 2 - keep
+        if excess > 0:
+            del self.messages[:2 * excess]
+            self.dropped += excess
+        del self.entries[:max(len(self.entries) - keep, 0)]
+        del self.turns[:max(len(self.turns) - keep, 0)]
 
 
 def _bot(content: str) -> dict[str, str]:
@@ -176,13 +198,19 @@ class NewsdeskUI:
     def respond(
         self, question: str, session: ChatSession | None, since: str, until: str, sources: list[str] | None,
         k: float | None, mode: str | None,
-    ) -> Iterator[tuple[Any, Any, Any, Any]]:
-        """Stream an answer: yields (chat messages, sources panel, question box, session)."""
+    ) -> Iterator[tuple[Any, Any, Any]]:
+        """Stream an answer: yields (chat messages, sources panel, session).
+
+        The chat and the panel are always sent as values, never as `gr.skip()`: in Gradio 6 a skipped
+        output gets a per-session copy of its component under a new id, and the value sent next is
+        then stored again under that id, so every question would leave a copy of the panel in the
+        session (docs/reliability.md, Load). The session, a State, is skipped while streaming."""
         import gradio as gr
 
         from app.assistant import check_question
 
         session = session or ChatSession()
+        panel = session.panel()
         try:
             question = check_question(question)
             filters = parse_filters(since, until, sources)
@@ -190,11 +218,12 @@ class NewsdeskUI:
         except NewsdeskError as e:
             # A warning, not gr.Error: an error would paint every output (the whole chat) red.
             gr.Warning(escape(_sentence(str(e))), title="Cannot ask that")
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            yield list(session.messages), panel, gr.skip()
             return
-        turn = len(session.entries)
+        turn = session.asked
+        session.asked += 1
         messages = [*session.messages, _user(render.user_message_html(question)), _bot(render.thinking_html())]
-        yield list(messages), gr.skip(), "", session
+        yield list(messages), panel, session
 
         history = list(session.turns)
         text, answer = "", None
@@ -205,7 +234,7 @@ class NewsdeskUI:
                     continue
                 text += event
                 messages[-1] = _bot(render.answer_html(text, turn, pending=True))
-                yield list(messages), gr.skip(), gr.skip(), gr.skip()
+                yield list(messages), panel, gr.skip()
         except Exception as e:  # whatever failed, the user gets words and the log the traceback
             reason = str(e) if isinstance(e, NewsdeskError) else "an unexpected error (the server log has details)"
             logger.log(logging.WARNING if isinstance(e, NewsdeskError) else logging.ERROR,
@@ -213,10 +242,17 @@ class NewsdeskUI:
             gr.Warning(escape(_sentence(reason)), title="Could not answer")
             messages[-1] = _bot(render.error_html(reason))
             session.messages = messages
-            yield messages, gr.skip(), gr.skip(), session
+            session.trim()
+            yield list(session.messages), session.panel(), session
             return
         assert answer is not None
         yield self._finish(question, answer, turn, messages, session, assistant.answerer.name)
+
+    def take_question(self, question: str, since: str, until: str) -> str:
+        """The question box after Ask: emptied when the question will be asked, kept (to correct it)
+        when the validator refuses it. Runs beside `respond`, which has already read the box."""
+        checks = self.validate(question, None, since, until, None, None, None)
+        return "" if all(c is None or c["is_valid"] for c in checks) else question
 
     def validate(
         self, question: str, session: Any, since: str, until: str, sources: Any, k: Any, mode: Any
@@ -251,9 +287,7 @@ class NewsdeskUI:
     def _finish(
         self, question: str, answer: Answer, turn: int, messages: list[dict[str, str]], session: ChatSession,
         mode: str,
-    ) -> tuple[Any, Any, Any, Any]:
-        import gradio as gr
-
+    ) -> tuple[Any, Any, Any]:
         empty = "empty store" in answer.notes
         body = render.sources_body(answer.citations, turn, self.article_text, abstained=answer.abstained,
                                    empty_store=empty)
@@ -265,7 +299,8 @@ class NewsdeskUI:
         messages[-1] = _bot(render.answer_html(answer.text, turn, answer.citations,
                                                abstained=answer.abstained and not empty))
         session.messages = messages
-        return messages, render.sources_panel(session.entries), gr.skip(), session
+        session.trim()
+        return list(session.messages), session.panel(), session
 
     def clear(self) -> tuple[list[Any], str, ChatSession]:
         return [], render.sources_panel([]), ChatSession()
@@ -477,13 +512,20 @@ def _chat_tab(ui: NewsdeskUI, settings: Settings, articles: list[ArticleInfo]) -
     session = gr.State(ChatSession())
 
     inputs = [question, session, since, until, outlets, k, mode]
-    outputs = [chatbot, sources, question, session]
+    outputs = [chatbot, sources, session]
     ask = {"fn": ui.respond, "inputs": inputs, "outputs": outputs, "validator": ui.validate,
            "show_progress": "minimal", "api_visibility": "private"}
+    # Empties the question box once the question is taken; registered after `ask` on the same
+    # triggers, so `ask` has read the box first (and this one answers after a round trip).
+    take = {"fn": ui.take_question, "inputs": [question, since, until], "outputs": question, "queue": False,
+            "show_progress": "hidden", "api_visibility": "private"}
     # One public endpoint, /chat, for both triggers: API clients (and bench/load.py) ask exactly as the page does.
     gr.on([question.submit, send.click], **{**ask, "api_visibility": "public"}, api_name="chat")
+    gr.on([question.submit, send.click], **take)
     for button, text in zip(examples, EXAMPLES):
-        button.click(lambda q=text: q, outputs=question, api_visibility="private", queue=False).then(**ask)
+        shown = button.click(lambda q=text: q, outputs=question, api_visibility="private", queue=False)
+        shown.then(**ask)
+        shown.then(**take)
     for event in (clear.click, chatbot.clear):
         event(ui.clear, outputs=[chatbot, sources, session], api_visibility="private", queue=False)
     return {"chatbot": chatbot, "outlets": outlets}
@@ -642,6 +684,7 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int | None = No
     host = host or "127.0.0.1"
     if port is not None:
         _check_port(host, port)
+    limit_malloc_arenas()  # before the model and the server start their threads
     print("Newsdesk QA: loading the store and the embedding model\u2026", flush=True)
     assistant = build_assistant(settings)
     if seed:
@@ -662,6 +705,7 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int | None = No
     except OSError as e:
         raise ConfigError(f"cannot serve on {host}:{port or 'the default port'}: {e} (choose another with --port)"
                           ) from e
+    reaper = SessionReaper(demo.state_holder, idle_after=settings.session_idle_minutes * 60).start()
     print(f"Newsdesk QA is running on {url.rstrip('/')}/  (Ctrl-C to stop)", flush=True)
     try:
         while True:
@@ -669,5 +713,6 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int | None = No
     except KeyboardInterrupt:
         print("\nNewsdesk QA: stopping.", flush=True)
     finally:
+        reaper.stop()
         demo.close()
     return 0

@@ -190,9 +190,10 @@ def sources_body(
     return lead + "".join(cards)
 
 
-def sources_panel(entries: Sequence[SourcesEntry]) -> str:
-    """Every answer's sources, newest first and open; earlier answers folded."""
-    if not entries:
+def sources_panel(entries: Sequence[SourcesEntry], *, dropped: int = 0) -> str:
+    """Every answer's sources, newest first and open; earlier answers folded. `dropped`: how many
+    earlier answers the chat no longer keeps (said at the bottom)."""
+    if not entries and not dropped:
         return (
             '<div class="nd-sources-empty"><h3>Sources</h3><p>Ask a question. Every sentence of the answer ends '
             "with a marker such as <b>[1]</b>; click it to see the exact sentence here, highlighted in its "
@@ -207,6 +208,10 @@ def sources_panel(entries: Sequence[SourcesEntry]) -> str:
             f'<summary><span class="nd-label">{label}</span> <span class="nd-q">{escape(entry.question)}</span>'
             f"</summary>{entry.body}{footer}</details>"
         )
+    if dropped:
+        plural = "s are" if dropped != 1 else " is"
+        parts.append(f'<p class="nd-muted nd-small nd-dropped">{dropped} earlier answer{plural} no longer '
+                     "kept: a chat keeps its latest answers only.</p>")
     parts.append("</div>")
     return "".join(parts)
 

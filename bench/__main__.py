@@ -1,5 +1,5 @@
-"""`python -m bench ingest|query|startup|scale|server|load`: run a benchmark, print its table, write it into its section
-of docs/benchmarks.md."""
+"""`python -m bench ingest|query|startup|scale|server|load|arenas`: run a benchmark, print its table,
+write it into its section of docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 from bench import DEFAULT_ARTICLES, DEFAULT_CACHE, DEFAULT_OUT, DEFAULT_QUESTIONS, write_section
 
 SECTIONS = {"ingest": "Ingest", "query": "Query latency", "startup": "Start-up", "scale": "Scale",
-            "server": "Chroma server", "load": "Load"}
+            "server": "Chroma server", "load": "Load", "arenas": "Memory over a long run"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, metavar="DIR",
                    help="where benchmark stores are kept (default: bench/.cache, git-ignored)")
     p.add_argument("--repeats", type=int, default=None, metavar="N",
-                   help="repeats to take the median of (default: 3; 5 for startup)")
+                   help="repeats to take the median of (default: 3; 5 for startup); arenas: rounds of 100 "
+                   "requests (default 12)")
     p.add_argument("--subset", type=int, default=200, metavar="N",
                    help="ingest: articles per side-by-side repeat (0 = all; default 200)")
     p.add_argument("--slice", type=int, default=50, metavar="N",
@@ -42,9 +43,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="server: numbers of app processes sharing the server (default 1,2,4); "
                    "load: concurrent chat clients (default 8)")
     p.add_argument("--requests", type=int, default=200, metavar="N", help="load: chat requests (default 200)")
-    p.add_argument("--turns", type=int, default=5, metavar="N",
-                   help="load: questions per chat session before a client starts a new one (0: one session; "
-                   "default 5)")
+    p.add_argument("--turns", type=int, default=0, metavar="N",
+                   help="load: questions per chat session before a client starts a new one (default 0: one "
+                   "session per client)")
+    p.add_argument("--warmup", type=int, default=400, metavar="N",
+                   help="load: warm-up requests before the measured run (default 400)")
+    p.add_argument("--idle-minutes", type=float, default=None, metavar="M",
+                   help="load: NEWSDESK_SESSION_IDLE_MINUTES for the app (default: the app's own)")
     p.add_argument("--json", action="store_true", help="also print the raw results as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="log details")
     return p
@@ -87,8 +92,14 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], Callable[[dict[str, 
     if args.command == "load":
         from bench import load
 
-        result = load.run(args.requests, (args.clients or [load.CLIENTS])[0], turns=args.turns)
+        result = load.run(args.requests, (args.clients or [load.CLIENTS])[0], turns=args.turns,
+                          warmup=args.warmup, idle_minutes=args.idle_minutes)
         return result, load.to_markdown
+    if args.command == "arenas":
+        from bench import load
+
+        result = load.arenas(args.repeats or 12, (args.clients or [load.CLIENTS])[0])
+        return result, load.arenas_markdown
     from bench import startup
 
     result = startup.run(args.articles, cache=args.cache, repeats=args.repeats or 5)

@@ -22,9 +22,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,9 +177,11 @@ def rss_mb(pid: int) -> float | None:
 class AppProcess:
     """`python -m app ui` on a free loopback port, seeding a fresh store in `workdir` from `sources`."""
 
-    def __init__(self, workdir: Path, sources: Sequence[Path] = SAMPLE_SOURCES) -> None:
+    def __init__(self, workdir: Path, sources: Sequence[Path] = SAMPLE_SOURCES,
+                 env: dict[str, str] | None = None) -> None:
         self.workdir = workdir
         self.sources = sources
+        self.env = dict(env or {})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.store_dir = workdir / "store"
@@ -199,6 +200,7 @@ class AppProcess:
                    GRADIO_ANALYTICS_ENABLED="False")
         env.pop("NEWSDESK_AUTH", None)
         env.pop("NEWSDESK_CHROMA_HOST", None)
+        env.update(self.env)
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "app", "ui", "--host", "127.0.0.1", "--port", str(self.port)],
@@ -307,17 +309,29 @@ def ask(client: Any, question: str, timeout: float = REQUEST_TIMEOUT) -> tuple[A
     return tuple(job.result(timeout=timeout))
 
 
+def open_clients(url: str, n: int) -> list[Any]:
+    """`n` clients, each its own chat session; close them with `close_clients`."""
+    return [_client(url) for _ in range(n)]
+
+
+def close_clients(clients: Sequence[Any]) -> None:
+    for client in clients:
+        client.close()
+
+
 def run_load(url: str, questions: Sequence[str], *, requests: int, clients: int, turns: int = 5,
-             seed: int = 8, clock: Callable[[], float] = time.monotonic) -> LoadRun:
-    """`requests` questions (drawn from `questions`) from `clients` threads, each with its own client."""
+             seed: int = 8, clock: Callable[[], float] = time.monotonic,
+             sessions: Sequence[Any] | None = None) -> LoadRun:
+    """`requests` questions (drawn from `questions`) from `clients` threads, each with its own client:
+    new ones, or the open clients `sessions` (which go on with their conversations)."""
     rng = random.Random(seed)
     drawn = [rng.choice(list(questions)) for _ in range(requests)]
     shares = [drawn[i::clients] for i in range(clients)]
     run = LoadRun(sessions=sum(-(-len(share) // turns) if turns else 1 for share in shares if share))
     lock = threading.Lock()
 
-    def worker(share: list[str]) -> None:
-        client = _client(url)
+    def worker(n: int, share: list[str]) -> None:
+        client = sessions[n] if sessions is not None else _client(url)
         try:
             for i, question in enumerate(share):
                 if i and turns and i % turns == 0:
@@ -332,11 +346,12 @@ def run_load(url: str, questions: Sequence[str], *, requests: int, clients: int,
                 with lock:
                     run.outcomes.append(outcome)
         finally:
-            client.close()
+            if sessions is None:
+                client.close()
 
     run.started = clock()
     with ThreadPoolExecutor(max_workers=clients, thread_name_prefix="load-client") as pool:
-        for future in [pool.submit(worker, share) for share in shares if share]:
+        for future in [pool.submit(worker, n, share) for n, share in enumerate(shares) if share]:
             future.result()
     run.ended = clock()
     return run
@@ -390,50 +405,65 @@ def summarise(run: LoadRun, samples: Sequence[tuple[float, float]], rss_start: f
     }
 
 
-@contextmanager
-def running_app(workdir: Path | None = None) -> Iterator[AppProcess]:
-    """The app on a free loopback port over a fresh sample store, stopped (and its temp dir removed) on exit."""
-    owned = workdir is None
-    path = Path(tempfile.mkdtemp(prefix="newsdesk-load-")) if workdir is None else workdir
-    app = AppProcess(path)
-    try:
-        app.start()
-        yield app
-    finally:
-        app.stop()
-        if owned:
-            shutil.rmtree(path, ignore_errors=True)
+WARMUP_REQUESTS = 400
+"""Requests before the measured run. With one session per client, the same clients ask them, so the
+measured run starts with chats at their MAX_KEPT_ANSWERS limit (8 x 50): what is measured is the
+steady state, where a leak would show; a chat filling up is the expected growth before it
+(docs/reliability.md, Load). With --turns, other clients ask them."""
 
 
-def run(requests: int = 200, clients: int = 8, *, turns: int = 5, questions: Path = GOLDEN,
-        warmup: int | None = None) -> dict[str, Any]:
-    """Start the app, warm it up (one request per client), run the load, read the store back, report."""
+def run(requests: int = 200, clients: int = 8, *, turns: int = 0, questions: Path = GOLDEN,
+        warmup: int = WARMUP_REQUESTS, idle_minutes: float | None = None) -> dict[str, Any]:
+    """Start the app, warm it up, run the load, read the store back, report. `idle_minutes` sets
+    NEWSDESK_SESSION_IDLE_MINUTES for the app (default: the app's own, a day)."""
     asked = load_questions(questions)
-    with tempfile.TemporaryDirectory(prefix="newsdesk-load-") as tmp, running_app(Path(tmp)) as app:
-        with RssSampler(app.pid) as sampler:
-            rss_start = sampler.sample() or 0.0
-            run_load(app.url, asked, requests=warmup if warmup is not None else clients, clients=clients,
-                     turns=turns, seed=1, clock=sampler.now)
-            time.sleep(WARMUP_SECONDS)
-            rss_warm = sampler.sample() or 0.0
-            load = run_load(app.url, asked, requests=requests, clients=clients, turns=turns, clock=sampler.now)
-        app.stop()
+    env = {"NEWSDESK_SESSION_IDLE_MINUTES": f"{idle_minutes:g}"} if idle_minutes is not None else {}
+    with tempfile.TemporaryDirectory(prefix="newsdesk-load-") as tmp:
+        app = AppProcess(Path(tmp), env=env)
+        sessions: list[Any] = []
+        try:
+            app.start()
+            sessions = open_clients(app.url, clients) if not turns else []
+            with RssSampler(app.pid) as sampler:
+                rss_start = sampler.sample() or 0.0
+                run_load(app.url, asked, requests=max(warmup, clients), clients=clients, turns=turns,
+                         seed=1, clock=sampler.now, sessions=sessions or None)
+                time.sleep(WARMUP_SECONDS)
+                rss_warm = sampler.sample() or 0.0
+                load = run_load(app.url, asked, requests=requests, clients=clients, turns=turns,
+                                clock=sampler.now, sessions=sessions or None)
+        finally:
+            close_clients(sessions)
+            app.stop()
         texts = stored_texts(app.store_dir)
         result = summarise(load, sampler.samples, rss_start, rss_warm, texts)
-    result.update(clients=clients, turns=turns, questions=len(asked), machine=machine())
+    result.update(clients=clients, turns=turns, questions=len(asked), machine=machine(),
+                  warmup=max(warmup, clients), idle_minutes=idle_minutes)
     return result
+
+
+def command(r: dict[str, Any]) -> str:
+    idle = f" --idle-minutes {r['idle_minutes']:g}" if r.get("idle_minutes") is not None else ""
+    return (f"python -m bench load --requests {r['requests']} --clients {r['clients']} --turns {r['turns']}"
+            f" --warmup {r['warmup']}{idle}")
 
 
 def to_markdown(r: dict[str, Any]) -> str:
     per_session = (f"each client asks {r['turns']} questions per session, then starts a new one"
                    if r["turns"] else "each client keeps one session")
+    idle = (f" The app forgets a session after {r['idle_minutes']:g} minutes unused "
+            "(NEWSDESK_SESSION_IDLE_MINUTES), so sessions come and go during the run."
+            if r.get("idle_minutes") is not None else "")
+    warm = ("from the same clients, so every chat starts the run at its answer limit (MAX_KEPT_ANSWERS)"
+            if not r["turns"] else "from other clients")
     lines = [
-        f"`python -m bench load --requests {r['requests']} --clients {r['clients']} --turns {r['turns']}`: "
+        f"`{command(r)}`: "
         f"{r['requests']} chat requests through the app's `/chat` Gradio endpoint from {r['clients']} concurrent "
         f"`gradio_client` clients on 127.0.0.1 ({per_session}: {r['sessions']} sessions), questions drawn "
-        f"from the {r['questions']} of tests/golden/sample_questions.jsonl, over the 5 sample articles. The app "
-        "runs with its default queue (4 answers at a time, the rest wait). Errors count exceptions, error "
-        "replies and citations that do not round-trip to the stored article text.",
+        f"from the {r['questions']} of tests/golden/sample_questions.jsonl, over the 5 sample articles, after "
+        f"{r['warmup']} warm-up requests ({warm}). The app runs with its default queue (4 answers "
+        "at a time, the rest wait). Errors count exceptions, error replies and citations that do not "
+        f"round-trip to the stored article text.{idle}",
         "",
         "| requests | clients | wall | throughput | p50 | p95 | max | errors | abstained |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -443,7 +473,7 @@ def to_markdown(r: dict[str, Any]) -> str:
         "| server RSS | MB |",
         "|---|---:|",
         f"| at start (model loaded, store seeded) | {r['rss_start_mb']:.0f} |",
-        f"| after warm-up ({r['clients']} requests) | {r['rss_warm_mb']:.0f} |",
+        f"| after warm-up ({r['warmup']} requests) | {r['rss_warm_mb']:.0f} |",
         f"| half-way through the run | {r['rss_mid_mb']:.0f} |",
         f"| end of the run | {r['rss_end_mb']:.0f} |",
         f"| peak during the run | {r['rss_peak_mb']:.0f} |",
@@ -455,4 +485,77 @@ def to_markdown(r: dict[str, Any]) -> str:
     ]
     if r["problems"]:
         lines += ["", "First problems:", "", *[f"- {p}" for p in r["problems"]]]
+    return "\n".join(lines)
+
+
+# -- memory over a long run: glibc's malloc arenas, default vs capped ----------------------------
+
+GLIBC_DEFAULT_ARENAS = 8 * (os.cpu_count() or 1)
+"""glibc's own limit on 64-bit machines; set as MALLOC_ARENA_MAX it stops the app from capping arenas."""
+
+
+def rss_rounds(rounds: int, *, clients: int = CLIENTS, per_round: int = 100,
+               env: dict[str, str] | None = None) -> dict[str, Any]:
+    """`rounds` rounds of `per_round` requests from the same `clients` sessions; RSS after each."""
+    asked = load_questions()
+    with tempfile.TemporaryDirectory(prefix="newsdesk-rounds-") as tmp:
+        app = AppProcess(Path(tmp), env=env)
+        sessions: list[Any] = []
+        rss, seconds = [], []
+        try:
+            app.start()
+            sessions = open_clients(app.url, clients)
+            start = rss_mb(app.pid) or 0.0
+            for n in range(rounds):
+                run = run_load(app.url, asked, requests=per_round, clients=clients, turns=0, seed=n,
+                               sessions=sessions)
+                errors = [o.error for o in run.outcomes if o.error]
+                if errors:
+                    raise RuntimeError(f"round {n}: {len(errors)} failed requests, first: {errors[0]}")
+                time.sleep(1.0)
+                rss.append(rss_mb(app.pid) or 0.0)
+                seconds.append(run.ended - run.started)
+        finally:
+            close_clients(sessions)
+            app.stop()
+    return {"start_mb": start, "rss_mb": rss, "round_s": seconds}
+
+
+def arenas(rounds: int = 12, clients: int = CLIENTS) -> dict[str, Any]:
+    """The same long run twice, one after the other: glibc's default arenas, then the app's cap."""
+    default = rss_rounds(rounds, clients=clients, env={"MALLOC_ARENA_MAX": str(GLIBC_DEFAULT_ARENAS)})
+    capped = rss_rounds(rounds, clients=clients)
+    return {"rounds": rounds, "clients": clients, "per_round": 100, "default": default, "capped": capped,
+            "glibc_default": GLIBC_DEFAULT_ARENAS, "machine": machine()}
+
+
+def arenas_markdown(r: dict[str, Any]) -> str:
+    from statistics import median
+
+    from app.sessions import SERVER_MALLOC_ARENAS
+    from app.ui import MAX_KEPT_ANSWERS
+
+    full = -(-MAX_KEPT_ANSWERS * r["clients"] // r["per_round"])  # the round after which every chat is full
+    lines = [
+        f"`python -m bench arenas --repeats {r['rounds']}`: `python -m app` on loopback, {r['clients']} "
+        f"`gradio_client` clients that keep their sessions, {r['rounds']} rounds of {r['per_round']} chat "
+        "requests each; the server's RSS after each round. Run twice, one after the other: with glibc's "
+        f"default malloc arenas (MALLOC_ARENA_MAX={r['glibc_default']}, 8 per core) and with the cap of "
+        f"{SERVER_MALLOC_ARENAS} that `python -m app` sets (`app.sessions.limit_malloc_arenas`). The chats "
+        f"fill up to {MAX_KEPT_ANSWERS} answers during rounds 1–{full}; after that nothing is meant to grow.",
+        "",
+        "| round | " + " | ".join(str(n + 1) for n in range(r["rounds"])) + " |",
+        "|---|" + "---:|" * r["rounds"],
+    ]
+    for key, label in (("default", f"RSS MB, {r['glibc_default']} arenas"), ("capped", "RSS MB, 2 arenas")):
+        lines.append(f"| {label} | " + " | ".join(f"{m:.1f}" for m in r[key]["rss_mb"]) + " |")
+    lines += ["", "| arenas | growth after the chats are full | per 100 requests | median round |",
+              "|---|---:|---:|---:|"]
+    for key, label in (("default", str(r["glibc_default"])), ("capped", "2")):
+        rss = r[key]["rss_mb"][full - 1:]
+        growth = rss[-1] - rss[0] if len(rss) > 1 else 0.0
+        per = growth / max(len(rss) - 1, 1)
+        lines.append(f"| {label} | {growth:+.1f} MB (rounds {full}–{r['rounds']}) | {per:+.2f} MB | "
+                     f"{median(r[key]['round_s']):.1f} s |")
+    lines += ["", f"Machine: {r['machine']}; shared with other jobs."]
     return "\n".join(lines)

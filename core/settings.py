@@ -65,6 +65,8 @@ class Settings(BaseSettings):
 
     auth: str | None = None
     max_upload_mb: int = Field(default=50, ge=1, le=2048)
+    session_idle_minutes: float = Field(default=24 * 60, gt=0, le=366 * 24 * 60)
+    """A chat session unused this long is forgotten by the UI server (closed tabs: after an hour)."""
 
     @field_validator("chroma_host")
     @classmethod

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from app import ui_render as render
 from app.assistant import MAX_QUESTION_CHARS, QuestionError, check_question
 from app.ui import NewsdeskUI
 from core.settings import Settings
@@ -40,7 +41,7 @@ def test_ui_refuses_an_oversized_question_with_a_message(tmp_path: Path) -> None
     ui = NewsdeskUI(NeverAsked(), Settings(store_dir=tmp_path, collection="ui-test", _env_file=None))  # type: ignore[arg-type]
     with pytest.warns(UserWarning, match="too long"):
         steps = list(ui.respond(LONG, None, "", "", [], 5, "extractive"))
-    assert steps == [({"__type__": "update"},) * 4]  # nothing in the chat changes
+    assert steps == [([], render.sources_panel([]), {"__type__": "update"})]  # nothing in the chat changes
     asked = ui.validate(LONG, None, "", "", [], 5, "extractive")[0]
     assert asked["is_valid"] is False
     length = len(LONG.strip())

@@ -190,6 +190,7 @@ def test_sample_question_gets_cited_answer_with_highlighted_source(page: Any) ->
     from playwright.sync_api import expect
 
     section = _ask(page, "What did Korea agree to with Cambodia?")
+    expect(page.locator("#nd-question textarea")).to_have_value("")  # taken, ready for the next question
     answer = page.locator("#nd-chat .message-content").last
     expect(answer).to_contain_text("[1]")
     expect(section).to_contain_text(SEED_TITLE)
@@ -206,6 +207,20 @@ def test_sample_question_gets_cited_answer_with_highlighted_source(page: Any) ->
     markers.nth(last - 1).click()
     expect(page.locator(f"#src-0-{last}")).to_be_in_viewport()
     _screenshot(page, "chat.png")
+
+
+def test_example_question_is_asked_and_a_follow_up_keeps_both_answers(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.locator(".nd-example", has_text="Who leads Cambodia's committee").click()
+    first = page.locator("#nd-sources-box #turn-0")
+    first.wait_for(timeout=ANSWER_TIMEOUT)
+    expect(first).to_contain_text(SEED_TITLE)
+    expect(page.locator("#nd-question textarea")).to_have_value("")
+    second = _ask(page, "What did Korea agree to with Cambodia?")
+    expect(second).to_contain_text(SEED_TITLE)
+    expect(page.locator("#nd-chat .message-content")).to_have_count(4)
+    expect(page.locator("#nd-sources-box details.nd-turn")).to_have_count(2)
 
 
 def test_uploaded_article_is_answerable_at_once(page: Any, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from app import ui_render as render
+from app.assistant import MAX_QUESTION_CHARS
 from app.ui import InputError, NewsdeskUI, outlet_choices, parse_filters, safe_filename
 from core.records import ArticleInfo, Citation
 from core.settings import Settings
@@ -315,9 +316,11 @@ def test_respond_streams_then_renders_answer_and_sources(tmp_path: Path):
     assistant = ScriptedAssistant(answer)
     ui = NewsdeskUI(assistant, Settings(store_dir=tmp_path, collection="ui-test", _env_file=None))  # type: ignore[arg-type]
     steps = _respond(ui, "What did police say?")
-    first_messages, _, box, _ = steps[0]
-    assert box == "" and first_messages[-1]["role"] == "assistant" and "Searching" in first_messages[-1]["content"]
-    messages, panel, _, session = steps[-1]
+    first_messages, first_panel, _ = steps[0]
+    assert first_messages[-1]["role"] == "assistant" and "Searching" in first_messages[-1]["content"]
+    assert first_panel == render.sources_panel([])  # the panel stays as it was until the answer is in
+    assert all(isinstance(panel, str) and isinstance(chat, list) for chat, panel, _ in steps)  # never skipped
+    messages, panel, session = steps[-1]
     assert [m["role"] for m in messages] == ["user", "assistant"]
     assert Tags(messages[-1]["content"]).hrefs == ["#src-0-1"]
     assert _marked(panel) == ["Police said the ring moved 5 <million> & more abroad."]
@@ -327,11 +330,45 @@ def test_respond_streams_then_renders_answer_and_sources(tmp_path: Path):
     assert assistant.calls[1][3] == 5
 
 
+def test_a_long_chat_keeps_its_latest_answers_with_unique_anchors(tmp_path: Path):
+    from app.ui import MAX_KEPT_ANSWERS
+    from core.records import Answer
+
+    start, end = _span("Police said the ring moved 5 <million> & more abroad.")
+    answer = Answer(question="q", text="Police said the ring moved money. [1]",
+                    citations=[_citation(start=start, end=end)], standalone_question="q", timings={"total": 0.2})
+    ui = NewsdeskUI(ScriptedAssistant(answer), Settings(store_dir=tmp_path, collection="ui-test", _env_file=None))  # type: ignore[arg-type]
+    session = None
+    for i in range(MAX_KEPT_ANSWERS + 3):
+        messages, panel, session = _respond(ui, f"Question {i}?", session)[-1]
+    assert len(messages) == 2 * MAX_KEPT_ANSWERS and len(session.entries) == len(session.turns) == MAX_KEPT_ANSWERS
+    assert "Question 3?" in messages[0]["content"] and f"Question {MAX_KEPT_ANSWERS + 2}?" in messages[-2]["content"]
+    # the newest answer links to its own card, under a number no earlier answer used
+    newest = MAX_KEPT_ANSWERS + 2
+    assert Tags(messages[-1]["content"]).hrefs == [f"#src-{newest}-1"]
+    assert f'id="src-{newest}-1"' in panel and 'id="turn-2"' not in panel and 'id="turn-3"' in panel
+    assert "3 earlier answers are no longer kept" in panel
+    # the memory a session holds stops growing: one more answer replaces the oldest
+    size = len(panel) + sum(len(m["content"]) for m in messages)
+    messages, panel, session = _respond(ui, "One more?", session)[-1]
+    assert abs(len(panel) + sum(len(m["content"]) for m in messages) - size) < 100
+
+
+def test_the_question_box_empties_only_when_the_question_is_asked(tmp_path: Path):
+    ui = NewsdeskUI(ScriptedAssistant(), Settings(store_dir=tmp_path, collection="ui-test", _env_file=None))  # type: ignore[arg-type]
+    assert ui.take_question("What did police say?", "", "") == ""
+    # refused questions stay in the box to be corrected
+    assert ui.take_question("   ", "", "") == "   "
+    assert ui.take_question("What did police say?", "04/11/2025", "") == "What did police say?"
+    assert ui.take_question("What did police say?", "2025-12-01", "2025-01-01") == "What did police say?"
+    assert ui.take_question("x" * (MAX_QUESTION_CHARS + 1), "", "") == "x" * (MAX_QUESTION_CHARS + 1)
+
+
 def test_respond_turns_failures_into_words(tmp_path: Path, caplog: pytest.LogCaptureFixture):
     settings = Settings(store_dir=tmp_path, collection="ui-test", _env_file=None)
     ui = NewsdeskUI(ScriptedAssistant(error=RuntimeError("boom at line 3")), settings)  # type: ignore[arg-type]
     with pytest.warns(UserWarning, match="unexpected error"):
-        messages, _, _, session = _respond(ui, "What did police say?")[-1]
+        messages, _, session = _respond(ui, "What did police say?")[-1]
     assert "Could not answer" in messages[-1]["content"] and "boom" not in messages[-1]["content"]
     assert "boom at line 3" in caplog.text  # the traceback goes to the log, not the page
     assert session.turns == []
@@ -344,7 +381,7 @@ def test_respond_refuses_bad_input_without_touching_the_chat(tmp_path: Path):
     for question, since, why in (("   ", "", "empty"), ("Fine?", "04/11/2025", "YYYY-MM-DD")):
         with pytest.warns(UserWarning, match=why):
             steps = _respond(ui, question, since=since)
-        assert steps == [({"__type__": "update"},) * 4]
+        assert steps == [([], render.sources_panel([]), {"__type__": "update"})]  # the chat is unchanged
     assert assistant.calls == []
     checks = ui.validate("", None, "2025-02-30", "", [], 5, "extractive")
     assert [c["is_valid"] for c in checks if c] == [False, False, True]
