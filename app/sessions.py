@@ -22,11 +22,15 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 logger = logging.getLogger(__name__)
+
+TRIM_SECONDS = 10.0
+"""How often freed heap memory is handed back to the system (`trim_heap`)."""
 
 CLOSED_AFTER_SECONDS = 3600.0
 """A closed tab's session is kept this long after its last use (Gradio empties its State then)."""
@@ -68,9 +72,13 @@ class SessionReaper:
         return expired
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        swept = time.monotonic()
+        while not self._stop.wait(min(self.interval, TRIM_SECONDS)):
             try:
-                self.sweep()
+                if time.monotonic() - swept >= self.interval:
+                    swept = time.monotonic()
+                    self.sweep()
+                trim_heap()
             except Exception:  # a failed sweep must not stop the next one, nor the server
                 logger.exception("forgetting idle chat sessions failed")
 
@@ -108,3 +116,18 @@ def limit_malloc_arenas(arenas: int = SERVER_MALLOC_ARENAS) -> bool:
     except (OSError, AttributeError):
         return False
     return bool(mallopt(M_ARENA_MAX, arenas))
+
+
+def trim_heap() -> bool:
+    """Hand memory malloc holds free back to the system (glibc's `malloc_trim`); True when done.
+
+    Answers allocate and free in many threads; glibc keeps the freed pages, so resident memory crept
+    up about 2 MB per 100 answers with no Python object growing. Trimming every few seconds keeps it
+    level (docs/reliability.md, Load); a no-op on other C libraries."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.malloc_trim(0))
+    except (OSError, AttributeError):
+        return False

@@ -123,3 +123,26 @@ def test_an_unused_session_is_forgotten_by_the_running_server(tmp_path: Any) -> 
             client.close()
     finally:
         app.stop()
+
+
+def test_trim_heap_gives_freed_memory_back() -> None:
+    import os
+    import threading
+
+    from app.sessions import trim_heap
+    from bench.load import rss_mb
+
+    kept: list[bytes] = []
+
+    def churn() -> None:  # as an answer does: many mid-sized allocations in a worker thread, most freed
+        blocks = [bytes(2048) for _ in range(100_000)]
+        kept.extend(blocks[::1000])  # a few survivors pin the heap's top, so only a trim frees the rest
+        del blocks
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    worker.join()
+    before = rss_mb(os.getpid()) or 0.0
+    assert trim_heap() is True
+    after = rss_mb(os.getpid()) or 0.0
+    assert before - after > 100, f"RSS {before:.0f} -> {after:.0f} MB after trimming"
