@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -107,15 +108,21 @@ def limit_malloc_arenas(arenas: int = SERVER_MALLOC_ARENAS) -> bool:
     climbing about 2 MB per 100 answers with no Python object growing; with two arenas it stays flat
     at the same speed (docs/reliability.md, Load). MALLOC_ARENA_MAX in the environment wins; other C
     libraries (macOS, musl) are left alone."""
-    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
-        return False
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    mallopt = _libc_function("mallopt")
+    if os.environ.get("MALLOC_ARENA_MAX") or mallopt is None:
         return False
     return bool(mallopt(M_ARENA_MAX, arenas))
+
+
+@cache
+def _libc_function(name: str) -> Any:
+    """A function of glibc on Linux (None elsewhere, or when the C library lacks it)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), name)
+    except (OSError, AttributeError):
+        return None
 
 
 def trim_heap() -> bool:
@@ -124,10 +131,5 @@ def trim_heap() -> bool:
     Answers allocate and free in many threads; glibc keeps the freed pages, so resident memory crept
     up about 2 MB per 100 answers with no Python object growing. Trimming every few seconds keeps it
     level (docs/reliability.md, Load); a no-op on other C libraries."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.malloc_trim(0))
-    except (OSError, AttributeError):
-        return False
+    malloc_trim = _libc_function("malloc_trim")
+    return malloc_trim is not None and bool(malloc_trim(0))

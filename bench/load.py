@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import ROOT, free_port, machine, percentile
+from bench import ROOT, free_port, machine, percentile, stop_process
 
 SAMPLE_SOURCES = (ROOT / "data" / "articles", ROOT / "tests" / "data" / "articles")
 GOLDEN = ROOT / "tests" / "golden" / "sample_questions.jsonl"
@@ -225,14 +225,7 @@ class AppProcess:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
 
     def stop(self) -> None:
-        """SIGTERM (SIGINT may be ignored in a background job); killed if it does not exit within 20 s."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 class RssSampler:

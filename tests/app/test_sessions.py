@@ -19,7 +19,7 @@ import pytest
 from app.sessions import SessionReaper
 from app.ui import MAX_KEPT_ANSWERS, ChatSession, build_ui
 from bench import free_port
-from bench.load import AppProcess, load_questions, parse_reply
+from bench.load import AppProcess, _client, ask, load_questions, parse_reply
 
 
 def _holder() -> Any:
@@ -74,17 +74,14 @@ def _session_bytes(state: Any) -> tuple[int, set[int]]:
 
 @pytest.mark.slow
 def test_a_long_chat_holds_bounded_memory_on_the_server(served: tuple[Any, str]) -> None:
-    from bench.load import _client
-
     demo, url = served
     questions = load_questions()
     client = _client(url)
     sizes, ids = [], set()
     try:
         for i in range(MAX_KEPT_ANSWERS + 6):
-            reply = parse_reply(questions[i % len(questions)],
-                                client.predict(question=questions[i % len(questions)], since="", until="",
-                                               api_name="/chat"))
+            question = questions[i % len(questions)]
+            reply = parse_reply(question, ask(client, question))
             assert reply.error is None
             state = demo.state_holder.session_data[client.session_hash]
             size, held = _session_bytes(state)
@@ -106,18 +103,15 @@ def test_a_long_chat_holds_bounded_memory_on_the_server(served: tuple[Any, str])
 def test_an_unused_session_is_forgotten_by_the_running_server(tmp_path: Any) -> None:
     """`python -m app` with NEWSDESK_SESSION_IDLE_MINUTES: a follow-up within the idle time keeps the
     chat; after it, the server has forgotten the session and the chat starts again."""
-    from bench.load import _client
-
     app = AppProcess(tmp_path, env={"NEWSDESK_SESSION_IDLE_MINUTES": "0.04"})  # 2.4 s
     try:
         app.start()
         client = _client(app.url)
         try:
-            ask = lambda q: client.predict(question=q, since="", until="", api_name="/chat")  # noqa: E731
-            assert len(ask("What did Korea agree to with Cambodia?")[0]) == 2
-            assert len(ask("Who leads Cambodia's committee against cyber fraud?")[0]) == 4
+            assert len(ask(client, "What did Korea agree to with Cambodia?")[0]) == 2
+            assert len(ask(client, "Who leads Cambodia's committee against cyber fraud?")[0]) == 4
             time.sleep(4.0)
-            chat = ask("What did Ambassador Park thank Cambodia for?")[0]
+            chat = ask(client, "What did Ambassador Park thank Cambodia for?")[0]
             assert len(chat) == 2, "the idle session was forgotten, so the chat starts again"
         finally:
             client.close()

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, SEED, SEED_TITLE, free_port, stop_process
+from bench.load import AppProcess
+from tests.conftest import ROOT, SEED, SEED_TITLE
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -70,42 +68,6 @@ def _chromium() -> str:
     return path
 
 
-class AppServer:
-    """`python -m app ui` in a subprocess with its own temporary store."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.log = workdir / "app.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = dict(os.environ, NEWSDESK_STORE_DIR=str(self.workdir / "store"), NEWSDESK_COLLECTION="ui-browser",
-                   NEWSDESK_ARTICLES_DIR=str(SEED.parent), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-                   GRADIO_ANALYTICS_ENABLED="False", NO_PROXY="127.0.0.1,localhost")
-        env.pop("NEWSDESK_AUTH", None)
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "app", "ui", "--host", "127.0.0.1", "--port", str(self.port)],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"the app exited with {self.proc.returncode}:\n{self.tail()}")
-            if "is running on" in self.log.read_text(errors="replace"):
-                return
-            time.sleep(0.3)
-        pytest.fail(f"the app did not start within {START_TIMEOUT} s:\n{self.tail()}")
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        stop_process(self.proc)
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     path = _chromium()
@@ -118,9 +80,14 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def server(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    app = AppServer(tmp_path_factory.mktemp("ui"))
-    app.start()
+def server(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]:
+    """`python -m app ui` in a subprocess, seeding its own temporary store from the sample article."""
+    app = AppProcess(tmp_path_factory.mktemp("ui"), sources=(SEED.parent,),
+                     env={"NEWSDESK_COLLECTION": "ui-browser", "NO_PROXY": "127.0.0.1,localhost"})
+    try:
+        app.start(timeout=START_TIMEOUT)
+    except RuntimeError as e:
+        pytest.fail(str(e))
     yield app
     app.stop()
 
@@ -132,7 +99,7 @@ def dialogs() -> list[str]:
 
 
 @pytest.fixture
-def page(browser: Any, server: AppServer, dialogs: list[str]) -> Iterator[Any]:
+def page(browser: Any, server: AppProcess, dialogs: list[str]) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1360, "height": 900})
     page = context.new_page()
 

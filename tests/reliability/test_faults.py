@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -214,6 +215,15 @@ def _intact(before: dict, after: dict) -> None:
     assert kept == {tuple(c) for c in before["chunks"]}
 
 
+def _store_two_articles(server: ForkServer, folder: Path, store: Path) -> tuple[dict[str, str], Any]:
+    """Ingest the first two articles of `folder` into `store`; returns the env and the store's snapshot."""
+    env = child_env(store, COLLECTION, NEWSDESK_INGEST_BATCH_CHUNKS=BATCH)
+    status, _, err = server.run([str(folder / "story-0000.txt"), str(folder / "story-0001.txt")], env,
+                                hashed_vectors=True)
+    assert status == 0, err
+    return env, server.snapshot(env)
+
+
 def test_disk_full_mid_ingest_is_a_clear_error_and_loses_nothing(namespaced: ForkServer, corpus, tmp_path):
     folder, clean = corpus
     disk = tmp_path / "small-disk"
@@ -221,11 +231,7 @@ def test_disk_full_mid_ingest_is_a_clear_error_and_loses_nothing(namespaced: For
     status, output = namespaced.shell("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk))
     assert status == 0, output
     store = disk / "store"
-    env = child_env(store, COLLECTION, NEWSDESK_INGEST_BATCH_CHUNKS=BATCH)
-    status, _, err = namespaced.run([str(folder / "story-0000.txt"), str(folder / "story-0001.txt")], env,
-                                    hashed_vectors=True)
-    assert status == 0, err
-    before = namespaced.snapshot(env)
+    env, before = _store_two_articles(namespaced, folder, store)
 
     pid, _, err_file = namespaced.start([str(folder), "-v"], env, hashed_vectors=True)
     assert _wait_for(err_file, "wrote "), err_file.read_text()
@@ -250,11 +256,7 @@ def test_disk_full_mid_ingest_is_a_clear_error_and_loses_nothing(namespaced: For
 def test_read_only_store_is_a_clear_error_and_loses_nothing(namespaced: ForkServer, corpus, tmp_path):
     folder, _ = corpus
     store = tmp_path / "store"
-    env = child_env(store, COLLECTION, NEWSDESK_INGEST_BATCH_CHUNKS=BATCH)
-    status, _, err = namespaced.run([str(folder / "story-0000.txt"), str(folder / "story-0001.txt")], env,
-                                    hashed_vectors=True)
-    assert status == 0, err
-    before = namespaced.snapshot(env)
+    env, before = _store_two_articles(namespaced, folder, store)
 
     for command in (("mount", "--bind", str(store), str(store)), ("mount", "-o", "remount,bind,ro", str(store))):
         status, output = namespaced.shell(*command)
