@@ -534,8 +534,9 @@ def arenas_markdown(r: dict[str, Any]) -> str:
         f"`gradio_client` clients that keep their sessions, {r['rounds']} rounds of {r['per_round']} chat "
         "requests each; the server's RSS after each round. Run twice, one after the other: with glibc's "
         f"default malloc arenas (MALLOC_ARENA_MAX={r['glibc_default']}, 8 per core) and with the cap of "
-        f"{SERVER_MALLOC_ARENAS} that `python -m app` sets (`app.sessions.limit_malloc_arenas`). The chats "
-        f"fill up to {MAX_KEPT_ANSWERS} answers during rounds 1–{full}; after that nothing is meant to grow.",
+        f"{SERVER_MALLOC_ARENAS} that `python -m app` sets (`app.sessions.limit_malloc_arenas`). Both runs "
+        "hand freed heap pages back every 10 s (`app.sessions.trim_heap`). The chats fill up to "
+        f"{MAX_KEPT_ANSWERS} answers during rounds 1–{full}; after that nothing is meant to grow.",
         "",
         "| round | " + " | ".join(str(n + 1) for n in range(r["rounds"])) + " |",
         "|---|" + "---:|" * r["rounds"],
