@@ -106,31 +106,51 @@ def _filters(args: argparse.Namespace) -> "Filters":
     return Filters(since=args.since, until=args.until, sources=tuple(args.source))
 
 
-def _batch_questions(path: str) -> Iterator[tuple[str, str]]:
+def _batch_questions(path: str) -> Iterator[tuple[str, str | None, str | None]]:
+    """(id, question, None) for each usable line, (id, None, error) for a line that is not one."""
+    from core.text import strip_unprintable
+
     try:
-        handle = open(path, encoding="utf-8")
+        handle = open(path, "rb")
     except OSError as e:
         raise SystemExit(f"error: cannot read {path}: {e.strerror}") from e
     with handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
                 continue
             try:
-                row = json.loads(line)
-                yield str(row.get("id", number)), str(row["question"])
-            except (ValueError, KeyError, AttributeError) as e:
-                raise SystemExit(f"error: {path}:{number}: expected a JSON object with a \"question\" ({e})") from e
+                row = json.loads(raw.decode("utf-8-sig"))
+            except (UnicodeDecodeError, ValueError) as e:
+                yield str(number), None, f"line {number}: invalid JSON ({e})"
+                continue
+            if not isinstance(row, dict) or not isinstance(row.get("question"), str):
+                yield str(number), None, f'line {number}: expected a JSON object with a "question" string'
+                continue
+            yield strip_unprintable(str(row.get("id", number))), strip_unprintable(row["question"]), None
 
 
 def _run_batch(assistant: "Assistant", args: argparse.Namespace, out: TextIO) -> int:
+    """One JSON line per question line; a line that cannot be asked (not JSON, no question, empty, too
+    long) gets an error row and the rest go on: exit 1 when any had one. A store or model that fails stops
+    the batch (exit 2): every later question would fail the same way."""
+    from app.assistant import QuestionError
+
     k = max(args.k or assistant.settings.top_k, BATCH_MIN_HITS)
     filters = _filters(args)
-    for qid, question in _batch_questions(args.batch):
-        answer = assistant.ask(question, filters=filters, k=k)
-        row = answer_json(answer)
-        out.write(json.dumps({"id": qid, **row}, ensure_ascii=False) + "\n")
+    failed = 0
+    for qid, question, error in _batch_questions(args.batch):
+        if question is not None:
+            try:
+                row = {"id": qid, **answer_json(assistant.ask(question, filters=filters, k=k))}
+            except QuestionError as e:
+                error = str(e)
+        if error is not None:
+            failed += 1
+            print(f"error: {args.batch}: question {qid}: {error}", file=sys.stderr)
+            row = {"id": qid, "question": question, "error": error}
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
         out.flush()
-    return 0
+    return 1 if failed else 0
 
 
 def _run_ask(args: argparse.Namespace) -> int:

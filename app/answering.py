@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,9 @@ _DATE = re.compile(
     r"thursday|friday|saturday|sunday|yesterday|today|tomorrow|last week|this week|next week)\b"
     r"|\b(after|within|in|for|by)\s+(\w+\s+){0,2}(days?|weeks?|months?|years?)\b", re.IGNORECASE)
 
+
+SENTENCE_CACHE_SIZE = 20_000
+"""Sentence vectors kept for chunks stored without them (an older store)."""
 
 FILLER_SUPPORT = 0.9
 """An answer shorter than `min_words` may take sentences with support down to this share of the threshold."""
@@ -110,6 +114,7 @@ class ExtractiveAnswerer:
         self.pool = pool
         self.embed_limit = embed_limit
         self._vectors: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()
+        self._vectors_lock = threading.Lock()  # Gradio's worker threads share one answerer
 
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
         scored = self.score(question, hits)
@@ -126,7 +131,8 @@ class ExtractiveAnswerer:
         for rank, hit in enumerate(hits[: self.pool], start=1):
             chunk = hit.chunk
             previous = ""
-            for (a, b), (quoted, _) in zip(sentence_spans(chunk.text), citable_spans(chunk.text)):
+            quotable = citable_spans(chunk.text, article_start=chunk.start == 0)
+            for (a, b), (quoted, _) in zip(sentence_spans(chunk.text), quotable):
                 context, previous = f"{chunk.title}\n{previous}", chunk.text[a:b]
                 start, end = chunk.start + quoted, chunk.start + b
                 text = chunk.text[quoted:b]
@@ -175,16 +181,19 @@ class ExtractiveAnswerer:
         import numpy as np
 
         keys = [(c.hit.chunk.content_hash or c.hit.chunk.article_id, c.start, c.end) for c in candidates]
-        todo = [i for i, k in enumerate(keys) if k not in self._vectors]
-        if todo:
+        with self._vectors_lock:
+            found = {k: self._vectors[k] for k in keys if k in self._vectors}
+        todo = [i for i, k in enumerate(keys) if k not in found]
+        if todo:  # embedded outside the lock; another thread may embed the same sentence, which is harmless
             fresh = self.embedder.embed_documents([_embed_text(candidates[i]) for i in todo])
-            for i, vec in zip(todo, fresh):
-                self._vectors[keys[i]] = vec
-        for k in keys:
-            self._vectors.move_to_end(k)
-        while len(self._vectors) > 20_000:
-            self._vectors.popitem(last=False)
-        return np.stack([self._vectors[k] for k in keys])
+            found.update((keys[i], vec) for i, vec in zip(todo, fresh))
+        with self._vectors_lock:
+            for k in keys:
+                self._vectors[k] = found[k]
+                self._vectors.move_to_end(k)
+            while len(self._vectors) > SENTENCE_CACHE_SIZE:
+                self._vectors.popitem(last=False)
+        return np.stack([found[k] for k in keys])
 
     # -- selection and composition -------------------------------------------------------------
 
@@ -326,7 +335,7 @@ def _stored_vectors(candidates: Sequence[Candidate], dimension: int) -> dict[int
             continue
         if chunk.id not in by_chunk:
             matrix = unpack_vectors(chunk.sentence_vectors, dimension)
-            spans = citable_spans(chunk.text)
+            spans = citable_spans(chunk.text, article_start=chunk.start == 0)
             by_chunk[chunk.id] = ({chunk.start + b: row for (_, b), row in zip(spans, matrix)}
                                   if len(spans) == len(matrix) else {})
         vector = by_chunk[chunk.id].get(c.end)

@@ -14,6 +14,7 @@ from app.retrieval import Filters, Retriever
 from core.errors import NewsdeskError
 from core.records import Answer
 from core.settings import Settings
+from core.text import strip_unprintable
 
 if TYPE_CHECKING:
     from vectorstore.embedding import Embedder
@@ -95,7 +96,9 @@ class Assistant:
 
 
 def check_question(question: str) -> str:
-    question = " ".join((question or "").split())
+    """The question on one line, without control characters or lone surrogates (half an emoji pasted from
+    scraped text, which no tokenizer accepts); raises QuestionError when empty or too long."""
+    question = " ".join(strip_unprintable(question or "").split())
     if not question:
         raise QuestionError("the question is empty")
     if len(question) > MAX_QUESTION_CHARS:

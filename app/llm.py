@@ -245,7 +245,7 @@ class LLMAnswerer:
         if not text or normalize_answer(text).startswith(normalize_answer(_no_answer())):
             why = "the model said the passages do not answer" if text else "the model returned an empty answer"
             return self._fall_back(question, hits, why)
-        checked = self.verifier.verify(text, passages)
+        checked = self.verifier.verify(text, passages, question)
         notes = [*checked.notes, f"{LLM_NOTE} {self.name} model answer before verification: {text}"]
         if checked.supported == 0:
             return self._fall_back(question, hits, "no sentence of the model's answer is supported by the "

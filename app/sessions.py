@@ -31,7 +31,8 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 TRIM_SECONDS = 10.0
-"""How often freed heap memory is handed back to the system (`trim_heap`)."""
+"""How often freed heap memory is handed back to the system (`trim_heap`) unless told otherwise
+(NEWSDESK_HEAP_TRIM_SECONDS)."""
 
 CLOSED_AFTER_SECONDS = 3600.0
 """A closed tab's session is kept this long after its last use (Gradio empties its State then)."""
@@ -41,11 +42,13 @@ class SessionReaper:
     """Drops idle and closed sessions from a launched Blocks' state holder, in a daemon thread."""
 
     def __init__(self, state_holder: Any, *, idle_after: float, closed_after: float = CLOSED_AFTER_SECONDS,
-                 interval: float | None = None, clock: Callable[[], datetime] = datetime.now) -> None:
+                 interval: float | None = None, trim_every: float = TRIM_SECONDS,
+                 clock: Callable[[], datetime] = datetime.now) -> None:
         self.holder = state_holder
         self.idle_after = idle_after
         self.closed_after = min(closed_after, idle_after)
         self.interval = interval if interval is not None else max(0.2, min(60.0, self.closed_after / 4))
+        self.trim_every = trim_every
         self.clock = clock
         self.forgotten = 0
         self._stop = threading.Event()
@@ -74,7 +77,7 @@ class SessionReaper:
 
     def _loop(self) -> None:
         swept = time.monotonic()
-        while not self._stop.wait(min(self.interval, TRIM_SECONDS)):
+        while not self._stop.wait(min(self.interval, self.trim_every)):
             try:
                 if time.monotonic() - swept >= self.interval:
                     swept = time.monotonic()

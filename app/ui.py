@@ -8,10 +8,8 @@ imported inside the functions that need it, so importing this module is cheap.
 from __future__ import annotations
 
 import logging
-import re
-import shutil
+import sys
 import time
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -27,11 +25,13 @@ from core.errors import ConfigError, NewsdeskError
 from core.records import Answer, ArticleInfo
 from core.settings import Settings
 from core.text import source_host
+from ingest.loaders import SUPPORTED_EXTENSIONS
 
 if TYPE_CHECKING:
     import gradio as gr
 
     from app.assistant import Assistant
+    from ingest.gate import Upload
     from ingest.loaders import Loaded
     from ingest.pipeline import Ingestor
 
@@ -43,8 +43,11 @@ EXAMPLES = (
     "Who leads Cambodia's committee against cyber fraud?",
     "What did Ambassador Park thank Cambodia for?",
 )
-UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
+UPLOAD_TYPES = SUPPORTED_EXTENSIONS
 MAX_PASSAGES = 30
+CHAT_HEIGHT = "calc(100vh - 330px)"
+"""The chat fills the window but the header, the question box and the examples (at 1280x720, the
+question box stays above the fold)."""
 SESSION_CAPACITY = 1000
 """Browser sessions whose state the server keeps (least recently used dropped first). Gradio keeps
 every session, closed or not, up to 10,000 by default (docs/reliability.md, Load)."""
@@ -78,18 +81,6 @@ def parse_filters(since: str | None, until: str | None, sources: Sequence[str] |
     return Filters(since=start, until=end, sources=tuple(sources or ()))
 
 
-def safe_filename(name: str) -> str:
-    """A file name safe to write anywhere: no folders, no leading dots, only [A-Za-z0-9._-]."""
-    name = unicodedata.normalize("NFKD", re.split(r"[\\/]", name or "")[-1])
-    name = name.encode("ascii", "ignore").decode("ascii")
-    stem, dot, ext = name.rpartition(".")
-    if not dot:
-        stem, ext = ext, ""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:100] or "upload"
-    ext = re.sub(r"[^A-Za-z0-9]+", "", ext).lower()[:10]
-    return f"{stem}.{ext}" if ext else stem
-
-
 def split_locations(text: str | None) -> list[str]:
     """URLs typed one per line (or separated by spaces)."""
     return [part for part in (text or "").split() if part]
@@ -103,10 +94,6 @@ def outlet_choices(articles: Iterable[ArticleInfo]) -> list[tuple[str, str]]:
         if host and host not in outlets:
             outlets[host] = a.source or host
     return sorted(((label, host) for host, label in outlets.items()), key=lambda c: c[0].lower())
-
-
-def _mb(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
 
 
 # -- per-browser-session chat state ------------------------------------------------------------
@@ -357,8 +344,9 @@ class NewsdeskUI:
         text = self.article_text(info.id) if info else None
         return render.article_preview(info, text), gr.update(interactive=info is not None)
 
-    def delete(self, article_id: str | None) -> str:
-        """Delete one article; returns a one-line report."""
+    def delete(self, article_id: str | None) -> tuple[str, None]:
+        """Delete one article; returns a one-line report, and no selection (the article is gone: a picker
+        still holding its id would be refused by Gradio in the next library event)."""
         import gradio as gr
 
         if not article_id:
@@ -372,7 +360,7 @@ class NewsdeskUI:
         title = info.title if info and info.title else article_id
         outcome = "Deleted" if deleted else "Already gone:"
         logger.info("deleted article %s from the UI", article_id)
-        return render.ingest_result(render.IngestSummary(f"{outcome} \u201c{title}\u201d."))
+        return render.ingest_result(render.IngestSummary(f"{outcome} \u201c{title}\u201d.")), None
 
     def ingestor(self) -> "Ingestor":
         if self._ingestor is None:
@@ -382,68 +370,69 @@ class NewsdeskUI:
                                                     embedder=self.assistant.embedder)
         return self._ingestor
 
-    @property
-    def uploads_dir(self) -> Path:
-        return self.settings.store_dir / "uploads"
-
-    def stage_uploads(self, files: Sequence[str] | None) -> tuple[list[str], list[str], list["Loaded"]]:
-        """Copy uploads under sanitised names into the uploads folder (so re-uploading a file updates
-        its article); returns (files, jsonl files, failures)."""
-        from ingest.loaders import Loaded
-
-        paths, jsonl, failed = [], [], []
-        limit = self.settings.max_upload_mb * 1024 * 1024
-        for upload in files or []:
-            source = Path(str(upload))
-            name = safe_filename(source.name)
-            ext = Path(name).suffix.lower()
-            if ext not in UPLOAD_TYPES:
-                failed.append(Loaded(name, None, f"unsupported file type {ext or '(none)'} "
-                                                 f"(supported: {', '.join(UPLOAD_TYPES)})"))
-                continue
-            size = source.stat().st_size if source.is_file() else 0
-            if size > limit:
-                failed.append(Loaded(name, None, f"file too large: {_mb(size)} (the limit is "
-                                                 f"{self.settings.max_upload_mb} MB, NEWSDESK_MAX_UPLOAD_MB)"))
-                continue
-            self.uploads_dir.mkdir(parents=True, exist_ok=True)
-            target = self.uploads_dir / name
-            shutil.copyfile(source, target)
-            (jsonl if ext == ".jsonl" else paths).append(str(target))
-        return paths, jsonl, failed
-
     def ingest(self, files: Sequence[str] | None, urls: str | None, feeds: str | None, progress: Any) -> str | None:
-        """Ingest uploads, URLs and feeds; returns the report (summary line and errors), None when
+        """Ingest uploads, URLs and feeds through the untrusted-input gate (`ingest.gate`: http(s) URLs and
+        uploaded files only, never a server path); returns the report (summary line and errors), None when
         there was nothing to ingest."""
         import gradio as gr
 
-        from ingest.loaders import load_sources
+        from ingest.gate import load_untrusted
 
+        uploads = uploads_of(files)
         web, feed_list = split_locations(urls), split_locations(feeds)
-        if not files and not web and not feed_list:
+        if not uploads and not web and not feed_list:
             gr.Warning("Choose files to upload, or enter a URL or a feed, then press Ingest.",
                        title="Nothing to ingest")
             return None
         progress(0.0, desc="Reading sources")
-        paths, jsonl, failed = self.stage_uploads(files)
-        total = len(paths) + len(web) if not jsonl and not feed_list else None
+        jsonl = any(u.name.lower().endswith(".jsonl") for u in uploads)
+        total = len(uploads) + len(web) if not jsonl and not feed_list else None
 
         def tracked() -> Iterator["Loaded"]:
-            yield from failed
-            for done, item in enumerate(load_sources([*paths, *web], self.settings, jsonl=jsonl, feeds=feed_list),
-                                        start=1):
-                progress((done, total), desc=f"Read {Path(item.source).name or item.source}", unit="articles")
+            loaded = load_untrusted(self.settings, uploads=uploads, urls=web, feeds=feed_list,
+                                    upload_folder=gradio_upload_folder())
+            for done, item in enumerate(loaded, start=1):
+                progress((done, total), desc=f"Read {item.source}", unit="articles")
                 yield item
             progress(None, desc="Embedding and indexing")
 
         try:
             report = self.ingestor().run(tracked())
+            notes = same_name_notes(uploads, self.assistant.store.list_articles())
         except NewsdeskError as e:
             raise gr.Error(escape(_sentence(str(e))), title="Ingest failed", print_exception=False) from e
         self.assistant.lexical.refresh(force=True)
         logger.info("ingest from the UI: %s", report.summary())
-        summary = render.IngestSummary(report.summary(), report.errors, ok=report.failed == 0)
+        summary = render.IngestSummary(report.summary(), report.errors, ok=report.failed == 0, notes=notes)
         return render.ingest_result(summary)
+
+
+def gradio_upload_folder() -> Path:
+    """Where Gradio keeps the files users upload (and nothing else); `test_ui_render.py` fails if it moves."""
+    from gradio.utils import get_upload_folder
+
+    return Path(get_upload_folder())
+
+
+def uploads_of(files: Sequence[str] | None) -> list["Upload"]:
+    """Gradio's uploaded files (paths in its upload folder, named as the user named them)."""
+    from ingest.gate import Upload
+
+    return [Upload(Path(str(f)), Path(str(f)).name) for f in files or []]
+
+
+def same_name_notes(uploads: Sequence["Upload"], articles: Sequence[ArticleInfo]) -> list[str]:
+    """A line for each uploaded name under which the store now holds more than one article: an upload is
+    its own article (identified by its content), so a changed file sits beside the earlier one."""
+    from ingest.gate import UPLOAD_PREFIX
+
+    notes = []
+    for name in dict.fromkeys(u.name for u in uploads):
+        same = [a for a in articles if a.origin == UPLOAD_PREFIX + name]
+        if len(same) > 1:
+            notes.append(f"{len(same)} articles were uploaded as \u201c{name}\u201d. Each upload is kept as its own "
+                         "article; delete the earlier ones in the list if this file replaces them.")
+    return notes
 
 
 def _duration(seconds: float) -> str:
@@ -484,7 +473,8 @@ def _chat_tab(ui: NewsdeskUI, settings: Settings, articles: list[ArticleInfo]) -
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=420):
             chatbot = gr.Chatbot(
-                elem_id="nd-chat", label="Chat", show_label=False, height=560, render_markdown=False,
+                elem_id="nd-chat", label="Chat", show_label=False, height=CHAT_HEIGHT, min_height=280,
+                render_markdown=False,
                 sanitize_html=True, allow_tags=False, feedback_options=None, buttons=[],
                 placeholder=render.chat_placeholder(len(articles)), layout="bubble",
             )
@@ -552,9 +542,10 @@ def _library_tab(ui: NewsdeskUI, settings: Settings, articles: list[ArticleInfo]
                 cancel = gr.Button("Cancel", size="sm", scale=0, min_width=90, elem_id="nd-cancel-delete")
             preview = gr.HTML(render.article_preview(None, None), elem_id="nd-preview", js_on_load=None)
         with gr.Column(scale=2, min_width=340):
-            gr.HTML(f'<h3 class="nd-h3">Add articles</h3><p class="nd-muted nd-small">Files: txt, md, html, pdf or '
-                    f"jsonl, up to {settings.max_upload_mb} MB each. Re-ingesting a changed article updates it; an "
-                    "unchanged one is skipped.</p>", js_on_load=None)
+            gr.HTML(f'<h3 class="nd-h3">Add articles</h3><p class="nd-muted nd-small">Upload files (txt, md, html, '
+                    f"pdf or jsonl, up to {settings.max_upload_mb} MB each) or enter web addresses (http or https). "
+                    "Each uploaded file is kept as its own article: uploading the same file again changes nothing. "
+                    "A URL fetched again updates its article when the page changed.</p>", js_on_load=None)
             files = gr.File(label="Files", file_count="multiple", file_types=list(UPLOAD_TYPES),
                             elem_id="nd-upload")
             urls = gr.Textbox(label="Article URLs", placeholder="https://\u2026 (one per line)", lines=1,
@@ -576,13 +567,15 @@ def _wire_library(ui: NewsdeskUI, lib: dict[str, Any], views: list[Any], chat: d
     import gradio as gr
 
     private: dict[str, Any] = {"api_visibility": "private"}
-    refresh = {"fn": ui.views, "inputs": [lib["search"], lib["select"], chat["outlets"]], "outputs": views,
-               "show_progress": "hidden", **private}
+    # Every event that redraws the library runs in one queue, one at a time and in order: a search typed
+    # while a delete's refresh is on its way can then neither be overwritten by the refresh's older query
+    # nor send an article picker value the refresh has just removed (Gradio refuses it: "Error").
+    view = {"concurrency_limit": 1, "concurrency_id": "library-view", "show_progress": "hidden", **private}
+    refresh = {"fn": ui.views, "inputs": [lib["search"], lib["select"], chat["outlets"]], "outputs": views, **view}
     writes = {"concurrency_limit": 1, "concurrency_id": "store-writes", **private}
     lib["search"].change(ui.search, inputs=[lib["search"], lib["select"]], outputs=[lib["table"], lib["select"]],
-                         queue=False, show_progress="hidden", **private)
-    lib["select"].change(ui.preview, inputs=lib["select"], outputs=[lib["preview"], lib["delete"]],
-                         show_progress="hidden", **private)
+                         trigger_mode="always_last", **view)
+    lib["select"].change(ui.preview, inputs=lib["select"], outputs=[lib["preview"], lib["delete"]], **view)
 
     # Gradio finds the progress tracker by its default value.
     def ingest(files: list[str] | None, urls: str, feeds: str,
@@ -596,7 +589,7 @@ def _wire_library(ui: NewsdeskUI, lib: dict[str, Any], views: list[Any], chat: d
     lib["delete"].click(show, outputs=lib["confirm_row"], queue=False, **private)
     lib["cancel"].click(hide, outputs=lib["confirm_row"], queue=False, **private)
     lib["confirm"].click(hide, outputs=lib["confirm_row"], queue=False, **private).then(
-        ui.delete, inputs=lib["select"], outputs=lib["report"], **writes).then(**refresh)
+        ui.delete, inputs=lib["select"], outputs=[lib["report"], lib["select"]], **writes).then(**refresh)
 
 
 # -- launching ---------------------------------------------------------------------------------
@@ -664,6 +657,18 @@ def warm_up(assistant: "Assistant") -> None:
     logger.info("models warmed up in %.1f s", time.perf_counter() - started)
 
 
+def is_loopback(host: str) -> bool:
+    """True for an interface only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _check_port(host: str, port: int) -> None:
     """Fail at once, before loading any model, when the port is taken."""
     import socket
@@ -684,6 +689,10 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int | None = No
     host = host or "127.0.0.1"
     if port is not None:
         _check_port(host, port)
+    if not settings.auth and not is_loopback(host):
+        print(f"Newsdesk QA: WARNING: serving on {host} without a login. Anyone who can reach this port can ask, "
+              "ingest URLs and delete articles. Set NEWSDESK_AUTH=user:password (docs: SECURITY.md).",
+              file=sys.stderr, flush=True)
     limit_malloc_arenas()  # before the model and the server start their threads
     print("Newsdesk QA: loading the store and the embedding model\u2026", flush=True)
     assistant = build_assistant(settings)
@@ -705,7 +714,8 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int | None = No
     except OSError as e:
         raise ConfigError(f"cannot serve on {host}:{port or 'the default port'}: {e} (choose another with --port)"
                           ) from e
-    reaper = SessionReaper(demo.state_holder, idle_after=settings.session_idle_minutes * 60).start()
+    reaper = SessionReaper(demo.state_holder, idle_after=settings.session_idle_minutes * 60,
+                           trim_every=settings.heap_trim_seconds).start()
     print(f"Newsdesk QA is running on {url.rstrip('/')}/  (Ctrl-C to stop)", flush=True)
     try:
         while True:

@@ -13,6 +13,7 @@ from datetime import date
 from html import escape
 
 from core.records import ArticleInfo, Citation
+from ingest.gate import UPLOAD_PREFIX
 
 MAX_PARAGRAPH_CHARS = 1400
 """A cited paragraph longer than this is cut around the highlighted sentence."""
@@ -238,7 +239,7 @@ def library_table(articles: Sequence[ArticleInfo], query: str = "") -> str:
     for a in shown:
         title = link(a.url, a.title or a.id) if safe_url(a.url) else escape(a.title or a.id)
         rows.append(
-            f'<tr><td class="nd-col-title">{title}<div class="nd-id">{escape(shown_id(a.id))}</div></td>'
+            f'<tr><td class="nd-col-title">{title}<div class="nd-id">{escape(shown_id(a.id, a.origin))}</div></td>'
             f"<td>{escape(a.source) or '<span class=nd-muted>unknown</span>'}</td>"
             f'<td class="nd-nowrap">{escape(a.published.isoformat()) if a.published else "undated"}</td>'
             f'<td class="nd-num">{a.chunks}</td></tr>'
@@ -251,8 +252,11 @@ def library_table(articles: Sequence[ArticleInfo], query: str = "") -> str:
     )
 
 
-def shown_id(article_id: str) -> str:
-    """An article id as shown to users: a URL as is, a file by its name only (not the server's folders)."""
+def shown_id(article_id: str, origin: str = "") -> str:
+    """An article id as shown to users: a URL as is, a file by its name only (not the server's folders),
+    an upload by the name the user gave it."""
+    if article_id.startswith(UPLOAD_PREFIX) and origin.startswith(UPLOAD_PREFIX):
+        return f"uploaded file {origin.removeprefix(UPLOAD_PREFIX)}"
     if article_id.startswith("file://"):
         return article_id.rstrip("/").rsplit("/", 1)[-1]
     return article_id
@@ -261,7 +265,7 @@ def shown_id(article_id: str) -> str:
 def article_choice(info: ArticleInfo) -> str:
     """The label of an article in a dropdown (plain text: Gradio shows it as text)."""
     when = info.published.isoformat() if info.published else "undated"
-    title = info.title or shown_id(info.id)
+    title = info.title or shown_id(info.id, info.origin)
     if len(title) > CHOICE_CHARS:
         title = title[:CHOICE_CHARS].rsplit(" ", 1)[0] + "\u2026"
     return f"{title} ({when})"
@@ -272,7 +276,7 @@ def article_preview(info: ArticleInfo | None, text: str | None) -> str:
         return '<p class="nd-muted">Select an article to read it or delete it.</p>'
     meta = [escape(info.source) if info.source else "", escape(human_date(info.published)),
             f"{info.chunks} passage{'s' if info.chunks != 1 else ''}"]
-    origin = link(info.url, info.url) if safe_url(info.url) else escape(shown_id(info.id))
+    origin = link(info.url, info.url) if safe_url(info.url) else escape(shown_id(info.id, info.origin))
     paragraphs = [p.strip() for p in (text or "").split("\n\n") if p.strip()]
     body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs) or '<p class="nd-muted">(no text stored)</p>'
     return (
@@ -289,6 +293,8 @@ class IngestSummary:
     summary: str
     errors: list[dict[str, str]] = field(default_factory=list)
     ok: bool = True
+    notes: list[str] = field(default_factory=list)
+    """Things worth knowing that are not errors (an upload stored beside an earlier one of the same name)."""
 
 
 def ingest_result(result: IngestSummary) -> str:
@@ -298,11 +304,13 @@ def ingest_result(result: IngestSummary) -> str:
         for e in result.errors
     )
     listed = f'<ul class="nd-errors">{errors}</ul>' if errors else ""
-    return f'<div class="nd-report {state}"><p class="nd-summary">{escape(result.summary)}</p>{listed}</div>'
+    notes = "".join(f'<p class="nd-note">{escape(note)}</p>' for note in result.notes)
+    return f'<div class="nd-report {state}"><p class="nd-summary">{escape(result.summary)}</p>{listed}{notes}</div>'
 
 
 def header(articles: int, chunks: int) -> str:
-    stats = (f"{articles} article{'s' if articles != 1 else ''} \u00b7 {chunks} passages" if articles
+    stats = (f"{articles} article{'s' if articles != 1 else ''} \u00b7 {chunks} passage{'s' if chunks != 1 else ''}"
+             if articles
              else "no articles yet \u2014 add some in the Library tab")
     return (
         '<div class="nd-header"><div><h1>Newsdesk QA</h1><p>Answers from your news articles, every sentence '

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from core.records import Citation, Hit
@@ -63,7 +63,11 @@ _INSTRUCTIONS = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(?:instructions?|prompts?|rules|directions|"
     r"guidelines|context)\b|\bsystem prompt\b|\byou are now\b|\bnew instructions?\b|"
     r"\b(?:as an|you are an?) (?:ai|assistant|language model|chatbot)\b|"
-    r"</?\s*(?:passage|system|instructions?|user|assistant|question)\b",
+    r"</?\s*(?:passage|system|instructions?|user|assistant|question)\b|"
+    # "answer 'HACKED'", "reply with “yes”": a verbatim reply dictated to the reader
+    r"\b(?:answer|reply|respond|say|output|print|write)\s+(?:with\s+|only\s+|just\s+)?[\"'\u201c\u2018][^\"'\u201d\u2019]{1,40}"
+    r"[\"'\u201d\u2019]|"
+    r"\b(?:to|for)\s+(?:any|every|all|each)\s+(?:questions?|quer(?:y|ies)|prompts?)\b",
     re.IGNORECASE,
 )
 _NAME = re.compile(r"\b[A-Z][\w'\u2019-]*")
@@ -237,6 +241,17 @@ def _negation_mismatch(claim: str, claim_tokens: set[str], sentence: str, senten
     return False
 
 
+def _echoes_off_topic(claim: str, sentence: str, focus: set[str]) -> bool:
+    """True when every content word of `claim` is a word of `sentence` (it adds nothing of its own) and
+    neither shares a content word with the question (`focus`, stemmed): "The answer is HACKED" citing
+    "... answer 'HACKED' to anything ..." when asked what the workers described."""
+    claim_tokens, sentence_tokens = set(lexical_tokens(claim)), set(lexical_tokens(sentence))
+    if not claim_tokens or not claim_tokens <= sentence_tokens:
+        return False
+    vocabulary = claim_tokens | sentence_tokens
+    return not any(_prefix_found(term, vocabulary) for term in focus)
+
+
 class Verifier:
     """Checks answer sentences against the passages they cite and builds exact citations."""
 
@@ -296,10 +311,18 @@ class Verifier:
 
     # -- the answer ----------------------------------------------------------------------------
 
-    def verify(self, text: str, passages: Sequence[Hit]) -> Verification:
-        """Verify the model's `text` whose `[n]` markers refer to `passages[n-1]`."""
+    def verify(self, text: str, passages: Sequence[Hit], question: str = "") -> Verification:
+        """Verify the model's `text` whose `[n]` markers refer to `passages[n-1]`, as an answer to `question`
+        (when given: a claim that only repeats words of a passage sentence unrelated to the question, as an
+        injected "answer 'HACKED'" does, is not supported)."""
         claims = split_claims(text)
         table = self._support_table([c.text for c in claims], passages)
+        focus = set(lexical_tokens(question))
+        for claim, found in zip(claims, table):
+            for n, (sentence, support) in list(found.items()):
+                if focus and _echoes_off_topic(claim.text, sentence.text, focus):
+                    found[n] = (sentence, replace(support, problem="it repeats words of a passage sentence that "
+                                                                    "answers nothing of the question"))
         checked = [self._check(claim, table[i], len(passages)) for i, claim in enumerate(claims)]
         return self._compose(checked, passages)
 

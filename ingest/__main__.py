@@ -65,6 +65,8 @@ def _run_ingest(args: argparse.Namespace) -> int:
     else:
         for error in report.errors:
             print(f"error: {error['source']}: {error['error']}", file=sys.stderr)
+        for skip in report.skips:
+            print(f"skipped: {skip['source']}: {skip['reason']}", file=sys.stderr)
         print(report.summary())
     return 1 if report.failed else 0
 
@@ -93,7 +95,8 @@ def _run_admin(args: argparse.Namespace) -> int:
         return 0
     for a in articles:
         when = a.published.isoformat() if a.published else "----------"
-        print(f"{when}  {a.chunks:3d} chunks  {a.title[:70]:70s}  {a.source[:30]:30s}  {a.id}")
+        chunks = f"{a.chunks:3d} chunk{'s' if a.chunks != 1 else ' '}"
+        print(f"{when}  {chunks}  {a.title[:70]:70s}  {a.source[:30]:30s}  {a.id}")
     print(f"{len(articles)} article(s)")
     return 0
 
@@ -101,7 +104,8 @@ def _run_admin(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     admin = bool(argv) and argv[0] in SUBCOMMANDS
-    args = (_admin_parser() if admin else _ingest_parser()).parse_args(argv)
+    # Intermixed: `--jsonl a.jsonl file.html` gives the file to SOURCE, not an "unrecognized arguments" error.
+    args = _admin_parser().parse_args(argv) if admin else _ingest_parser().parse_intermixed_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -2,12 +2,12 @@
 
 Windows are sized in tiktoken (cl100k_base) tokens with a sentence overlap, and capped by the
 embedding model's own tokenizer so that header + chunk never exceeds `max_seq_length`: the model
-would otherwise silently drop the end of the chunk from the index.
+would otherwise silently drop the end of the chunk from the index. Every sentence is in some chunk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol
@@ -59,18 +59,23 @@ class Chunker:
 
     def chunk(self, article: Article) -> list[Chunk]:
         text = article.text
-        header_tokens = self.model.count_tokens([embedding_header(article)])[0]
+        header = embedding_header(article)
+        header_tokens = self.model.count_tokens([header])[0]
         # Special tokens ([CLS], [SEP]) are counted once in the header; sentences are counted bare.
         budget = self.model.max_seq_length - header_tokens
         if budget < 16:
             raise ValueError(f"embedding header of {article.id!r} leaves no room under max_seq_length")
         pieces = self._pieces(text, budget)
-        windows = self._windows(pieces, budget)
-        chunks = [Chunk(article.id, i, text[a:b], a, b) for i, (a, b, _) in enumerate(windows)]
-        # Word-piece counts add up over whitespace-separated sentences, so only windows whose estimate
-        # comes near the limit need the exact (slower) check.
-        near = [i for i, (_, _, estimate) in enumerate(windows) if estimate >= budget - 16]
-        return self._enforce_limit(article, chunks, near)
+        limit = self.model.max_seq_length
+
+        def fits(a: int, b: int) -> bool:
+            return self.model.count_tokens([header + text[a:b]])[0] <= limit
+
+        try:
+            windows = self._windows(pieces, budget, fits)
+        except ValueError as e:
+            raise ValueError(f"{article.id!r}: {e}") from e
+        return [Chunk(article.id, i, text[a:b], a, b) for i, (a, b) in enumerate(windows)]
 
     def _pieces(self, text: str, budget: int) -> list[_Piece]:
         spans = sentence_spans(text)
@@ -123,9 +128,14 @@ class Chunker:
             size *= 4
         return self.model.token_ends(text[a:end])
 
-    def _windows(self, pieces: list[_Piece], budget: int) -> list[tuple[int, int, int]]:
-        """(start, end, estimated model tokens) of each window of whole sentences."""
-        windows: list[tuple[int, int, int]] = []
+    def _windows(self, pieces: list[_Piece], budget: int, fits: Callable[[int, int], bool]) -> list[tuple[int, int]]:
+        """(start, end) of each window of whole sentences.
+
+        Sentence counts estimate a window's size; `fits` (the model's own tokenizer on header + window)
+        decides. Word-piece counts do not always add up (a tokenizer may merge across the space between
+        two sentences), so every window is checked, and one that is too long gives back its last sentences,
+        which then open the next window: no sentence is ever left out of every chunk."""
+        windows: list[tuple[int, int]] = []
         i = 0
         while i < len(pieces):
             j, tokens, model_tokens = i, 0, 0
@@ -137,7 +147,11 @@ class Chunker:
                 tokens += p.tokens
                 model_tokens += p.model_tokens + 1
                 j += 1
-            windows.append((pieces[i].start, pieces[j - 1].end, model_tokens))
+            while not fits(pieces[i].start, pieces[j - 1].end):
+                if j - i == 1:
+                    raise ValueError("a sentence exceeds the embedding limit after splitting")
+                j -= 1
+            windows.append((pieces[i].start, pieces[j - 1].end))
             if j >= len(pieces):
                 break
             i = self._next_start(pieces, i, j)
@@ -156,23 +170,3 @@ class Chunker:
             k -= 1
             overlap += size
         return k
-
-    def _enforce_limit(self, article: Article, chunks: list[Chunk], check: list[int]) -> list[Chunk]:
-        """Verify the windows at `check` with the model tokenizer; trim any the estimate got wrong."""
-        if not check:
-            return chunks
-        header = embedding_header(article)
-        counts = self.model.count_tokens([header + chunks[i].text for i in check])
-        limit = self.model.max_seq_length
-        fixed = list(chunks)
-        for i, n in zip(check, counts):
-            chunk = chunks[i]
-            while n > limit:
-                spans = sentence_spans(article.text, chunk.start, chunk.end)
-                if len(spans) < 2:
-                    raise ValueError(f"{article.id!r}: a sentence exceeds the embedding limit after splitting")
-                a, b = chunk.start, spans[-2][1]
-                chunk = Chunk(article.id, chunk.ordinal, article.text[a:b], a, b)
-                n = self.model.count_tokens([header + chunk.text])[0]
-            fixed[i] = chunk
-        return fixed

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from core.text import replace_surrogates
+
 # Whole lines (case-insensitive, after trailing ":", ".", "»" and the like are stripped) that are
 # page furniture, never article text. Each pattern must match the entire line.
 FURNITURE_PATTERNS: tuple[str, ...] = (
@@ -92,7 +94,7 @@ def clean_text(text: str) -> str:
 
     Korean, Khmer, Chinese and Thai text is kept as is apart from NFC normalisation.
     """
-    text = unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFC", replace_surrogates(text))
     text = re.sub(r"\r\n?|[\u2028\u2029\x85]", "\n", text)
     lines = [_normalise_line(line) for line in text.split("\n")]
     lines = [line for line in _cut_tail(lines) if not is_furniture(line)]

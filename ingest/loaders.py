@@ -10,7 +10,7 @@ import os
 import re
 import socket
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from html.parser import HTMLParser
@@ -21,6 +21,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 from core.errors import IngestError
 from core.records import Article
 from core.settings import Settings
+from core.text import outlet_prefix, replace_surrogates, unprintable
 from ingest.clean import clean_text, has_prose
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,6 @@ MIN_FEED_CONTENT_WORDS = 80
 
 _HEADER_LINES = 6
 _MAX_HEADER_WORDS = 15
-_OUTLET = re.compile(r"^(?P<outlet>[^–—\n]{3,80}?\s*\((?:www\.)?[a-z0-9.-]+\.[a-z]{2,}\))\s*[–—-]\s", re.IGNORECASE)
 _SOURCE_LINE = re.compile(r"^(?:source|outlet|publisher)\s*:\s*(?P<value>.{2,100})$", re.IGNORECASE)
 _BY_LINE = re.compile(r"^by\s+(?P<value>[^\W\d_][^.!?]{1,80})$", re.IGNORECASE)
 _DATE_PREFIX = re.compile(r"^(?:published|dateline|date|posted|updated)\s*(?:on)?\s*:?\s*", re.IGNORECASE)
@@ -51,13 +51,16 @@ class Loaded:
     """What the user would recognise: a file path, a URL, "file.jsonl:LINE", a feed entry's URL."""
     article: Article | None
     error: str | None = None
+    folder_error: bool = False
+    """The error is about a folder that could not be listed (wholly): an ingest must not prune from it."""
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
 
-def _failed(source: str, message: str) -> Loaded:
+def failed(source: str, message: str) -> Loaded:
+    """A `Loaded` error for `source`."""
     logger.info("could not load %s: %s", source, message)
     return Loaded(source=source, article=None, error=message)
 
@@ -111,7 +114,11 @@ def parse_date_value(value: object) -> date | None:
 
 
 def _one_line(value: object) -> str:
-    return " ".join(str(value).split()) if value else ""
+    """A metadata value on one line, without control characters or lone surrogates."""
+    return " ".join(_CONTROLS.sub(" ", replace_surrogates(str(value))).split()) if value else ""
+
+
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _host(url: str) -> str:
@@ -146,6 +153,9 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
                 return data.decode(encoding)
             except UnicodeDecodeError as e:
                 raise ValueError(f"invalid {encoding} text: {e.reason}") from e
+    utf16 = _utf16_without_bom(data)
+    if utf16 is not None:
+        return utf16
     if _looks_binary(data):
         raise ValueError("binary file (not text)")
     try:
@@ -158,6 +168,34 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
         except (UnicodeDecodeError, LookupError):
             logger.debug("declared charset %r does not decode the data", declared)
     return _detect(data)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """The text of UTF-16 saved without a byte order mark (Windows tools do), else None.
+
+    Its zero bytes (the high byte of every space, digit and Latin letter) fall on odd offsets
+    (little-endian) or on even ones (big-endian), but for the few characters such as U+AC00 whose low
+    byte is zero; a binary file's fall on both. Korean or Latin text always has enough of them (spaces,
+    punctuation). It must then decode to text without control characters."""
+    sample = data[:8192]
+    if len(sample) < 8 or b"\x00" not in sample:
+        return None
+    sample = sample[: len(sample) // 2 * 2]
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    pairs = len(sample) // 2
+    if odd >= 0.05 * pairs and even * 4 <= odd:
+        encoding = "utf-16-le"
+    elif even >= 0.05 * pairs and odd * 4 <= even:
+        encoding = "utf-16-be"
+    else:
+        return None
+    try:
+        text = data[: len(data) // 2 * 2].decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    head = text[:4096]
+    controls = sum(1 for ch in head if ord(ch) < 32 and ord(ch) not in _TEXT_CONTROLS)
+    return text if controls <= len(head) * 0.05 else None
 
 
 def _detect(data: bytes) -> str:
@@ -240,7 +278,8 @@ def parse_plain_text(raw: str, *, markdown: bool = False) -> tuple[TextHeader, s
     lines = re.sub(r"\r\n?|[\u2028\u2029\x85]", "\n", raw).split("\n")  # the line breaks clean_text knows
     header, body_lines = _split_header(lines, markdown)
     body = clean_text("\n".join(body_lines))
-    if body and not header.source and (m := _OUTLET.match(body)):
+    first_line_end = body.find("\n") if "\n" in body else len(body)
+    if body and not header.source and (m := outlet_prefix(body, 0, first_line_end, article_start=True)):
         header.source = m.group("outlet").strip()
     return header, body
 
@@ -348,12 +387,11 @@ def _declared_charset(data: bytes) -> str | None:
     return m.group(1).decode("ascii") if m else None
 
 
-def _html_file_article(data: bytes, path: Path) -> Article:
+def _html_file_article(data: bytes, *, id: str, origin: str, fallback_title: str) -> Article:
+    """An HTML file's article; a page that names its canonical URL is that URL's article."""
     page = extract_html(_decode_text(data, _declared_charset(data)))
-    file_id = "file://" + path.resolve().as_posix()
-    return Article(id=page.url or file_id, text=page.text, title=page.title or _title_from_name(path),
-                   url=page.url, source=page.sitename, published=page.published, author=page.author,
-                   origin=str(path.resolve()))
+    return Article(id=page.url or id, text=page.text, title=page.title or fallback_title, url=page.url,
+                   source=page.sitename, published=page.published, author=page.author, origin=origin)
 
 
 # --- PDF ---------------------------------------------------------------------------------------------
@@ -395,58 +433,92 @@ def _title_from_name(path: Path) -> str:
     return re.sub(r"[-_]+", " ", path.stem).strip()
 
 
-def discover(path: Path) -> list[Path]:
-    """A file -> [file]; a folder -> its supported files, recursively and sorted, skipping hidden ones."""
+def discover(path: Path, problems: list[Loaded] | None = None) -> list[Path]:
+    """A file -> [file]; a folder -> its supported files, recursively and sorted, skipping hidden ones.
+
+    Symbolic links are followed only to files inside the folder: a link to anything outside it (an
+    "article" linking to /etc/passwd) is not read. Links to folders are not descended into (the folder's
+    own files are found where they are). Each link refused and each subfolder that cannot be listed is
+    added to `problems`, as an error naming it."""
     if not path.is_dir():
         return [path]
+    root = path.resolve()
     found: list[Path] = []
-    for root, dirs, files in os.walk(path):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
+
+    def unlistable(error: OSError) -> None:
+        if problems is not None:
+            where = error.filename or str(path)
+            problems.append(Loaded(str(where), None, f"could not list folder: {error.strerror or error}",
+                                   folder_error=True))
+
+    for folder, dirs, files in os.walk(path, onerror=unlistable):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not _outside_link(Path(folder) / d, root, problems)]
         for name in files:
-            candidate = Path(root) / name
+            candidate = Path(folder) / name
             if name.startswith("."):
                 logger.debug("skipping hidden file %s", candidate)
             elif candidate.suffix.lower() not in SUPPORTED_EXTENSIONS:
                 logger.debug("skipping %s: unsupported file type", candidate)
-            else:
+            elif not _outside_link(candidate, root, problems):
                 found.append(candidate)
     return sorted(found, key=lambda p: p.relative_to(path).as_posix())
+
+
+def _outside_link(candidate: Path, root: Path, problems: list[Loaded] | None) -> bool:
+    """True (and a problem noted) for a symbolic link whose target is outside `root`, or is broken."""
+    if not candidate.is_symlink():
+        return False
+    try:
+        target = candidate.resolve(strict=True)
+    except (OSError, RuntimeError):
+        target = None
+    if target is not None and target.is_relative_to(root):
+        return False
+    if problems is not None:
+        what = f"to {target}, outside the folder" if target is not None else "that is broken or loops"
+        problems.append(Loaded(str(candidate), None, f"symbolic link {what}: not followed"))
+    return True
 
 
 def load_file(path: Path, settings: Settings) -> Iterator[Loaded]:
     """Load one file: a JSONL file yields one `Loaded` per line, any other file yields one."""
     ext = path.suffix.lower()
     if ext not in SUPPORTED_EXTENSIONS:
-        yield _failed(str(path), f"unsupported file type '{ext or path.name}' (supported: {_supported_list()})")
+        yield failed(str(path), f"unsupported file type '{ext or path.name}' (supported: {_supported_list()})")
     elif ext == ".jsonl":
         yield from load_jsonl(path, settings)
     else:
-        yield _guarded(str(path), lambda: _load_single_file(path, ext, settings))
+        yield guarded(str(path), lambda: _load_single_file(path, ext, settings))
 
 
-def _guarded(source: str, load: Callable[[], Article]) -> Loaded:
+def guarded(source: str, load: Callable[[], Article]) -> Loaded:
     """Run `load()` and turn every failure into a `Loaded` error."""
     try:
         return Loaded(source=source, article=load())
     except (ValueError, IngestError) as e:
-        return _failed(source, getattr(e, "reason", None) or str(e))
+        return failed(source, getattr(e, "reason", None) or str(e))
     except OSError as e:
-        return _failed(source, f"could not read: {e.strerror or e}")
+        return failed(source, f"could not read: {e.strerror or e}")
     except Exception as e:  # a parser bug must not stop a whole ingest run
         logger.warning("unexpected error loading %s", source, exc_info=True)
-        return _failed(source, f"unexpected error: {type(e).__name__}: {e}")
+        return failed(source, f"unexpected error: {type(e).__name__}: {e}")
 
 
 def _load_single_file(path: Path, ext: str, settings: Settings) -> Article:
     data = _read_checked(path, settings)
     resolved = path.resolve()
-    file_id = "file://" + resolved.as_posix()
+    return article_from_bytes(data, ext, id="file://" + resolved.as_posix(), origin=str(resolved),
+                              fallback_title=_title_from_name(path))
+
+
+def article_from_bytes(data: bytes, ext: str, *, id: str, origin: str, fallback_title: str) -> Article:
+    """The article in a file's bytes, by its extension (.txt .md .html .htm .pdf). Raises ValueError."""
     if ext in (".html", ".htm"):
-        return _html_file_article(data, path)
+        return _html_file_article(data, id=id, origin=origin, fallback_title=fallback_title)
     if ext == ".pdf":
-        return _pdf_article(data, id=file_id, url="", origin=str(resolved))
-    return _plain_article(_decode_text(data), markdown=ext == ".md", id=file_id, url="", origin=str(resolved),
-                          fallback_title=_title_from_name(path))
+        return _pdf_article(data, id=id, url="", origin=origin)
+    return _plain_article(_decode_text(data), markdown=ext == ".md", id=id, url="", origin=origin,
+                          fallback_title=fallback_title)
 
 
 def load_jsonl(path: Path, settings: Settings) -> Iterator[Loaded]:
@@ -454,35 +526,45 @@ def load_jsonl(path: Path, settings: Settings) -> Iterator[Loaded]:
     try:
         size = path.stat().st_size
         if size > settings.max_source_bytes:
-            yield _failed(str(path), _too_large("file", _mb(size), settings))
+            yield failed(str(path), _too_large("file", _mb(size), settings))
             return
         handle = path.open("rb")
     except OSError as e:
-        yield _failed(str(path), f"could not read: {e.strerror or e}")
+        yield failed(str(path), f"could not read: {e.strerror or e}")
         return
-    origin = str(path.resolve())
     with handle:
-        for number, raw in enumerate(handle, start=1):
-            if raw.strip():
-                source = f"{path}:{number}"
-                yield _guarded(source, lambda raw=raw, number=number: _jsonl_article(raw, number, origin))
+        yield from jsonl_records(handle, label=str(path), origin=str(path.resolve()))
+
+
+def jsonl_records(lines: Iterable[bytes], *, label: str, origin: str) -> Iterator[Loaded]:
+    """One `Loaded` per non-blank line, each named "LABEL:LINE"."""
+    for number, raw in enumerate(lines, start=1):
+        if raw.strip():
+            yield guarded(f"{label}:{number}", lambda raw=raw, number=number: _jsonl_article(raw, number, origin))
+
+
+JSONL_TEXT_FIELDS = ("url", "title", "source", "author", "published")
+"""Optional JSONL fields; each must be a string (or null) when present."""
 
 
 def _jsonl_article(raw: bytes, number: int, origin: str) -> Article:
+    """One JSONL line's article. A wrong type or an unusable id is refused with the line and field named;
+    lone surrogates and control characters in text and titles are replaced or removed."""
     try:
         record = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ValueError(f"line {number}: invalid JSON: {e}") from e
     if not isinstance(record, dict):
-        raise ValueError(f"line {number}: expected a JSON object, got {type(record).__name__}")
+        raise ValueError(f"line {number}: expected a JSON object, got {_json_type(record)}")
     text = record.get("text")
     if text is None:
         raise ValueError(f"line {number}: missing field 'text'")
     if not isinstance(text, str):
-        raise ValueError(f"line {number}: field 'text' is not a string")
-    article_id = _one_line(record.get("id")) or _one_line(record.get("url"))
-    if not article_id:
-        raise ValueError(f"line {number}: missing field 'id' (and no 'url' to use instead)")
+        raise ValueError(f"line {number}: field 'text' must be a string, got {_json_type(text)}")
+    for name in JSONL_TEXT_FIELDS:
+        if record.get(name) is not None and not isinstance(record[name], str):
+            raise ValueError(f"line {number}: field '{name}' must be a string, got {_json_type(record[name])}")
+    article_id = _jsonl_id(record, number)
     cleaned = clean_text(text)
     if not cleaned:
         raise ValueError(f"line {number}: no article text after cleaning")
@@ -490,6 +572,40 @@ def _jsonl_article(raw: bytes, number: int, origin: str) -> Article:
                    url=_one_line(record.get("url")), source=_one_line(record.get("source")),
                    published=parse_date_value(record.get("published")), author=_one_line(record.get("author")),
                    origin=origin)
+
+
+def _jsonl_id(record: dict[str, Any], number: int) -> str:
+    """The line's article id: `id` (a string, or an integer), else `url`. Never altered to make it fit: an id
+    holding a control character or a lone surrogate is refused, since it could be neither shown nor deleted."""
+    value, field = (record.get("id"), "id") if record.get("id") not in (None, "") else (record.get("url"), "url")
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"line {number}: field '{field}' must be a string, got {_json_type(value)}")
+    article_id = " ".join((value or "").split())  # as ids have always been read: whitespace runs are one space
+    if not article_id:
+        raise ValueError(f"line {number}: missing field 'id' (and no 'url' to use instead)")
+    bad = unprintable(article_id)
+    if bad:
+        raise ValueError(f"line {number}: field '{field}' contains a control character or a broken character "
+                         f"({bad}); ids must be printable text")
+    if len(article_id) > MAX_ID_CHARS:
+        raise ValueError(f"line {number}: field '{field}' is {len(article_id)} characters long (the limit is "
+                         f"{MAX_ID_CHARS})")
+    return article_id
+
+
+MAX_ID_CHARS = 2000
+"""The longest article id accepted (a long URL fits; a whole article pasted as an id does not)."""
+
+
+def _json_type(value: object) -> str:
+    """A JSON value's type in JSON's words: "a list", "an object", "a number"."""
+    if value is None:
+        return "null"
+    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false", int: "a number",
+             float: "a number"}
+    return names.get(type(value), type(value).__name__)
 
 
 # --- fetching URLs -----------------------------------------------------------------------------------
@@ -656,7 +772,8 @@ def fetch(url: str, settings: Settings, *, resolve: Resolver = resolve_host) -> 
     import httpx
 
     deadline = time.monotonic() + settings.fetch_timeout
-    headers = {"User-Agent": USER_AGENT, "Accept": "text/html,application/xhtml+xml,application/xml,*/*;q=0.8"}
+    headers = {"User-Agent": USER_AGENT, "Accept": "text/html,application/xhtml+xml,application/xml,*/*;q=0.8",
+               "Accept-Encoding": accept_encoding()}
     transport = vetting_transport(settings, resolve)
     try:
         with httpx.Client(transport=transport, timeout=settings.fetch_timeout, headers=headers,
@@ -691,16 +808,139 @@ def _read_response(response: Any, settings: Settings, deadline: float) -> Fetche
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise ValueError(_too_large("response", _mb(int(declared)), settings))
+    encodings = [e.strip().lower() for e in response.headers.get("content-encoding", "").split(",")]
     body = bytearray()
-    for chunk in response.iter_bytes():
-        body += chunk
-        if len(body) > limit:
-            raise ValueError(_too_large("response", f"more than {_mb(limit)}", settings))
-        if time.monotonic() > deadline:
-            raise ValueError(f"could not fetch: timed out after {settings.fetch_timeout:g}s")
+    try:
+        for piece in decoded(response.iter_raw(), [e for e in encodings if e and e != "identity"]):
+            body += piece
+            if len(body) > limit:
+                raise ValueError(_too_large("response", f"more than {_mb(limit)}", settings)
+                                 + (" once decompressed" if encodings != [""] else ""))
+            if time.monotonic() > deadline:
+                raise ValueError(f"could not fetch: timed out after {settings.fetch_timeout:g}s")
+    except DecodeError as e:
+        raise ValueError(f"could not fetch: {e}") from e
     content_type = response.headers.get("content-type", "")
     return Fetched(url=str(response.url), content_type=content_type.split(";")[0].strip().lower(),
                    charset=response.charset_encoding, body=bytes(body))
+
+
+# --- content encodings -------------------------------------------------------------------------------
+
+PIECE_BYTES = 64 * 1024
+"""Decompressed bytes produced at a time, so a reader can stop at its limit as soon as it is passed."""
+
+ZSTD_MAX_WINDOW = 8 * 1024 * 1024
+"""The largest zstd window accepted (RFC 8878 limits HTTP's to 8 MB): a frame may not make us allocate more."""
+
+
+class DecodeError(Exception):
+    """A response's Content-Encoding is unknown or its compressed data is corrupt."""
+
+
+def accept_encoding() -> str:
+    """The encodings `decoded` can undo here, for the Accept-Encoding header."""
+    return ", ".join(name for name in ("gzip", "deflate", "br", "zstd") if _available(name))
+
+
+def decoded(raw: Iterable[bytes], encodings: Sequence[str]) -> Iterator[bytes]:
+    """`raw` with its content encodings (in the order they were applied) undone, in pieces of at most
+    `PIECE_BYTES`. Decompressing piece by piece is what caps a compressed response: httpx decodes each
+    network read whole, so a 32 kB zstd body became 2 GB in memory before any size check could run."""
+    stream: Iterable[bytes] = raw
+    for name in reversed(encodings):
+        if name not in _DECODERS or not _available(name):
+            raise DecodeError(f"unsupported content encoding '{name}'")
+        stream = _DECODERS[name](stream)
+    return iter(stream)
+
+
+def _available(name: str) -> bool:
+    module = {"br": "brotli", "zstd": "zstandard"}.get(name)
+    if module is None:
+        return True
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def _inflate(raw: Iterable[bytes], gzip: bool) -> Iterator[bytes]:
+    """gzip (members one after another) or deflate (zlib-wrapped, or raw as some servers send it)."""
+    import zlib
+
+    d: Any = None
+    for data in raw:
+        while data:
+            if d is None:
+                raw_deflate = not gzip and (len(data) < 2 or data[0] & 0x0F != 8 or int.from_bytes(data[:2]) % 31)
+                d = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else -zlib.MAX_WBITS if raw_deflate
+                                       else zlib.MAX_WBITS)
+            try:
+                out = d.decompress(data, PIECE_BYTES)
+            except zlib.error as e:
+                raise DecodeError(f"the {'gzip' if gzip else 'deflate'} data is corrupt ({e})") from e
+            if out:
+                yield out
+            data = d.unconsumed_tail
+            if d.eof:
+                data, d = d.unused_data, None  # a next gzip member, or trailing bytes
+                if not gzip:
+                    return
+    if d is not None:
+        tail = d.flush()
+        if tail:
+            yield tail
+
+
+def _unbrotli(raw: Iterable[bytes]) -> Iterator[bytes]:
+    import brotli
+
+    d = brotli.Decompressor()
+    try:
+        for data in raw:
+            yield d.process(data, output_buffer_limit=PIECE_BYTES)
+            while not d.can_accept_more_data():
+                yield d.process(b"", output_buffer_limit=PIECE_BYTES)
+    except brotli.error as e:
+        raise DecodeError(f"the br data is corrupt ({e})") from e
+
+
+class _Chunks:
+    """A file-like `read(n)` over an iterator of byte strings (what zstandard's stream reader reads)."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._buffer = b""
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buffer += chunk
+        out, self._buffer = (self._buffer, b"") if size < 0 else (self._buffer[:size], self._buffer[size:])
+        return out
+
+
+def _unzstd(raw: Iterable[bytes]) -> Iterator[bytes]:
+    import zstandard
+
+    reader = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW).stream_reader(
+        _Chunks(raw), read_across_frames=True)
+    try:
+        while piece := reader.read(PIECE_BYTES):
+            yield piece
+    except zstandard.ZstdError as e:
+        raise DecodeError(f"the zstd data is corrupt or needs too much memory ({e})") from e
+
+
+_DECODERS: dict[str, Callable[[Iterable[bytes]], Iterator[bytes]]] = {
+    "gzip": lambda raw: _inflate(raw, gzip=True),
+    "x-gzip": lambda raw: _inflate(raw, gzip=True),
+    "deflate": lambda raw: _inflate(raw, gzip=False),
+    "br": _unbrotli,
+    "zstd": _unzstd,
+}
 
 
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+xml")
@@ -738,27 +978,27 @@ def _fetched_article(fetched: Fetched, kind: str, origin: str) -> Article:
                           origin=origin, fallback_title="", source=_host(final))
 
 
-def _iter_url(url: str, settings: Settings, *, allow_feed: bool = True) -> Iterator[Loaded]:
-    """Load a URL: an article page yields one `Loaded`, a feed yields one per entry."""
+def load_web(url: str, settings: Settings, *, allow_feed: bool = True) -> Iterator[Loaded]:
+    """Load an http(s) URL: an article page yields one `Loaded`, a feed yields one per entry."""
     try:
         fetched = fetch(url, settings)
         kind = _kind(fetched)
     except ValueError as e:
-        yield _failed(url, str(e))
+        yield failed(url, str(e))
         return
     if kind == "feed" and allow_feed:
         yield from _feed_entries(fetched.body, url, base=fetched.url, settings=settings)
     elif kind == "feed":
-        yield _failed(url, "expected an article page but got an RSS/Atom feed")
+        yield failed(url, "expected an article page but got an RSS/Atom feed")
     elif not kind:
-        yield _failed(url, f"unsupported content type '{fetched.content_type or 'unknown'}'")
+        yield failed(url, f"unsupported content type '{fetched.content_type or 'unknown'}'")
     else:
-        yield _guarded(url, lambda: _fetched_article(fetched, kind, origin=url))
+        yield guarded(url, lambda: _fetched_article(fetched, kind, origin=url))
 
 
 def load_url(url: str, settings: Settings) -> Loaded:
     """Fetch one article page (HTML, plain text or PDF). A feed URL is an error here: use `load_feed`."""
-    return next(_iter_url(url, settings, allow_feed=False))
+    return next(load_web(url, settings, allow_feed=False))
 
 
 # --- feeds -------------------------------------------------------------------------------------------
@@ -767,23 +1007,28 @@ def load_url(url: str, settings: Settings) -> Loaded:
 def load_feed(location: str, settings: Settings) -> Iterator[Loaded]:
     """Articles of an RSS/Atom feed given by URL or local file; entries with short content are fetched."""
     if "://" in location:
-        try:
-            fetched = fetch(location, settings)
-        except ValueError as e:
-            yield _failed(location, str(e))
-            return
-        yield from _feed_entries(fetched.body, location, base=fetched.url, settings=settings)
+        yield from load_feed_url(location, settings)
         return
     path = Path(location).expanduser()
     try:
         data = _read_checked(path, settings)
     except ValueError as e:
-        yield _failed(location, str(e))
+        yield failed(location, str(e))
         return
     except OSError as e:
-        yield _failed(location, "no such file" if not path.exists() else f"could not read: {e.strerror or e}")
+        yield failed(location, "no such file" if not path.exists() else f"could not read: {e.strerror or e}")
         return
     yield from _feed_entries(data, location, base=None, settings=settings)
+
+
+def load_feed_url(url: str, settings: Settings) -> Iterator[Loaded]:
+    """Articles of an RSS/Atom feed fetched from an http(s) URL (anything else is refused by `fetch`)."""
+    try:
+        fetched = fetch(url, settings)
+    except ValueError as e:
+        yield failed(url, str(e))
+        return
+    yield from _feed_entries(fetched.body, url, base=fetched.url, settings=settings)
 
 
 def _feed_entries(data: bytes, location: str, *, base: str | None, settings: Settings) -> Iterator[Loaded]:
@@ -795,7 +1040,7 @@ def _feed_entries(data: bytes, location: str, *, base: str | None, settings: Set
     # A stream, never bytes or str: feedparser would try those as a file name or URL first.
     parsed = feedparser.parse(BytesIO(data), response_headers=headers)
     if not parsed.entries:
-        yield _failed(location, _empty_feed_reason(parsed))
+        yield failed(location, _empty_feed_reason(parsed))
         return
     feed_source = _one_line(parsed.feed.get("title")) or _host(base or parsed.feed.get("link", ""))
     for number, entry in enumerate(parsed.entries, start=1):
@@ -803,10 +1048,10 @@ def _feed_entries(data: bytes, location: str, *, base: str | None, settings: Set
         try:
             yield _feed_entry(entry, number, feed_source, location, settings)
         except (ValueError, IngestError) as e:
-            yield _failed(label, getattr(e, "reason", None) or str(e))
+            yield failed(label, getattr(e, "reason", None) or str(e))
         except Exception as e:
             logger.warning("unexpected error loading feed entry %s", label, exc_info=True)
-            yield _failed(label, f"unexpected error: {type(e).__name__}: {e}")
+            yield failed(label, f"unexpected error: {type(e).__name__}: {e}")
 
 
 def _empty_feed_reason(parsed: Any) -> str:
@@ -859,7 +1104,7 @@ def load_sources(sources: Sequence[str], settings: Settings, *, jsonl: Sequence[
         if path.is_file():
             yield from load_jsonl(path, settings)
         else:
-            yield _failed(location, "no such JSONL file" if not path.exists() else "not a file")
+            yield failed(location, "no such JSONL file" if not path.exists() else "not a file")
     for location in feeds:
         yield from load_feed(location, settings)
 
@@ -867,16 +1112,18 @@ def load_sources(sources: Sequence[str], settings: Settings, *, jsonl: Sequence[
 def _load_source(source: str, settings: Settings) -> Iterator[Loaded]:
     if re.match(r"^[a-z][a-z0-9+.-]*://", source, re.IGNORECASE):
         if source.split(":", 1)[0].lower() in ("http", "https"):
-            yield from _iter_url(source, settings)
+            yield from load_web(source, settings)
         else:
-            yield _failed(source, "only http and https URLs are supported")
+            yield failed(source, "only http and https URLs are supported")
         return
     path = Path(source).expanduser()
     if not path.exists():
-        yield _failed(source, "no such file or folder")
+        yield failed(source, "no such file or folder")
         return
-    files = discover(path)
+    problems: list[Loaded] = []
+    files = discover(path, problems)
+    yield from problems
     if not files:
-        yield _failed(source, f"no supported files in folder (supported: {_supported_list()})")
+        yield failed(source, f"no supported files in folder (supported: {_supported_list()})")
     for file in files:
         yield from load_file(file, settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -32,15 +33,24 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     failed: int = 0
+    skipped: int = 0
+    """Sources read but not ingested because an earlier one in the same run had the same article id."""
     pruned: int = 0
     chunks_embedded: int = 0
     seconds: float = 0.0
     errors: list[dict[str, str]] = field(default_factory=list)
+    skips: list[dict[str, str]] = field(default_factory=list)
+    not_pruned: list[dict[str, str]] = field(default_factory=list)
+    """Folders given for pruning that were left alone, and why (nothing loaded from them, or unlistable)."""
     dry_run: bool = False
 
     def fail(self, source: str, error: str) -> None:
         self.failed += 1
         self.errors.append({"source": source, "error": error})
+
+    def skip(self, source: str, reason: str) -> None:
+        self.skipped += 1
+        self.skips.append({"source": source, "reason": reason})
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -48,12 +58,25 @@ class IngestReport:
         return data
 
     def summary(self) -> str:
-        verb = "would add" if self.dry_run else "added"
-        return (
-            f"{verb} {self.added}, updated {self.updated}, unchanged {self.unchanged}, failed {self.failed}"
-            + (f", pruned {self.pruned}" if self.pruned else "")
-            + f"; {self.chunks_embedded} chunks embedded in {self.seconds:.1f}s"
-        )
+        """One line saying what happened to every source read: added + updated + unchanged + failed +
+        skipped is the number of articles (JSONL lines, files, feed entries) read."""
+        would = "would " if self.dry_run else ""
+        counts = (f"{would}add {self.added}, {would}update {self.updated}" if self.dry_run
+                  else f"added {self.added}, updated {self.updated}")
+        counts += f", unchanged {self.unchanged}, failed {self.failed}"
+        if self.skipped:
+            counts += f", skipped {self.skipped} (same id as an earlier one)"
+        if self.pruned:
+            counts += f", {would}prune {self.pruned}" if self.dry_run else f", pruned {self.pruned}"
+        if self.not_pruned:
+            counts += "; not pruned: " + ", ".join(f"{n['source']} ({n['reason']})" for n in self.not_pruned)
+        if self.dry_run:
+            return counts + "; nothing written"
+        return counts + f"; {_plural(self.chunks_embedded, 'chunk')} embedded in {self.seconds:.1f}s"
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 @dataclass
@@ -96,7 +119,9 @@ class Ingestor:
         # repair lease) counts as unknown, so this run rewrites it and leaves it whole.
         # An article indexed under another signature (older version, chunk size, model) is re-embedded.
         known, stale = self.store.index_state()
-        seen: set[str] = set()
+        seen: dict[str, str] = {}
+        origins: list[str] = []
+        unlisted: list[str] = []
         pending: list[_Pending] = []
         bar = _progress_bar(progress)
         try:
@@ -104,21 +129,47 @@ class Ingestor:
                 bar.update(1)
                 if item.article is None:
                     report.fail(item.source, item.error or "could not be loaded")
+                    if item.folder_error:
+                        unlisted.append(item.source)
                     continue
-                if item.article.id in seen:
-                    logger.info("%s: article %s already ingested in this run", item.source, item.article.id)
+                first = seen.get(item.article.id)
+                if first is not None:
+                    report.skip(item.source, f"article id {item.article.id!r} was already read in this run, "
+                                             f"from {first}")
                     continue
-                seen.add(item.article.id)
-                self._consider(item, known, stale, pending, report, dry_run)
+                seen[item.article.id] = item.source
+                origins.append(item.article.origin)
+                try:
+                    self._consider(item, known, stale, pending, report, dry_run)
+                except Exception as e:  # one article the chunker cannot handle must not stop the others
+                    logger.warning("could not index %s", item.source, exc_info=True)
+                    report.fail(item.source, f"could not be indexed: {type(e).__name__}: {e}")
                 if sum(len(p.chunks) for p in pending) >= self.batch_chunks:
                     self._flush(pending, report)
             self._flush(pending, report)
             if prune_roots:
-                report.pruned = self._prune(prune_roots, dry_run)
+                report.pruned = self._prune(self._prunable(prune_roots, origins, unlisted, report), dry_run)
         finally:
             bar.close()
             report.seconds = time.perf_counter() - started
         return report
+
+    @staticmethod
+    def _prunable(roots: Sequence[Path], origins: Sequence[str], unlisted: Sequence[str],
+                  report: IngestReport) -> list[Path]:
+        """The roots it is safe to prune from: some article was loaded from the folder and every part of it
+        could be listed. An empty or unmounted folder (a network share not there) prunes nothing."""
+        loaded = [Path(o).resolve() for o in origins if o and not o.startswith(("http://", "https://", "upload:"))]
+        safe = []
+        for root in roots:
+            resolved = root.resolve()
+            if any(_under(Path(u), resolved) for u in unlisted):
+                report.not_pruned.append({"source": str(root), "reason": "it could not be listed"})
+            elif not any(o.is_relative_to(resolved) for o in loaded):
+                report.not_pruned.append({"source": str(root), "reason": "nothing was loaded from it"})
+            else:
+                safe.append(root)
+        return safe
 
     def _consider(
         self, item: Loaded, known: dict[str, str], stale: set[str], pending: list[_Pending], report: IngestReport,
@@ -159,7 +210,8 @@ class Ingestor:
         for p in pending:
             header = len(embedding_header(p.article))
             texts.extend(self.chunker.embed_texts(p.article, p.chunks))
-            spans.extend([(header + a, header + b) for a, b in citable_spans(c.text)] for c in p.chunks)
+            spans.extend([(header + a, header + b) for a, b in citable_spans(c.text, article_start=c.start == 0)]
+                         for c in p.chunks)
         # One forward pass gives each chunk's vector and its sentences' (the answerer's evidence scores).
         vectors, sentences = self.embedder.embed_with_spans(texts, spans)
         packed = [pack_vectors(v) if len(v) == len(s) else "" for v, s in zip(sentences, spans)]
@@ -183,12 +235,30 @@ class Ingestor:
             if not info.origin or info.origin.startswith(("http://", "https://")):
                 continue
             origin = Path(info.origin)
-            if any(origin.is_relative_to(r) for r in resolved) and not origin.exists():
+            if any(origin.is_relative_to(r) for r in resolved) and _gone(origin):
                 logger.info("pruning %s (%s is gone)", info.id, origin)
                 pruned += 1
                 if not dry_run:
                     self.store.delete_article(info.id)
         return pruned
+
+
+def _under(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):
+        return False
+
+
+def _gone(path: Path) -> bool:
+    """True only when the file is known not to exist; a file that cannot be checked is kept."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
 
 
 class _NoBar:

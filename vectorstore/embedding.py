@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import cached_property
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 logger = logging.getLogger(__name__)
+
+QUERY_CACHE_SIZE = 256
+"""Question vectors kept for repeated questions."""
 
 
 def resolve_model(name: str) -> str:
@@ -41,6 +45,7 @@ class Embedder:
         self.device = device
         self.batch_size = batch_size
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_lock = threading.Lock()  # Gradio's worker threads share one embedder
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Embedder":
@@ -157,15 +162,17 @@ class Embedder:
         return vectors, pooled
 
     def embed_query(self, text: str) -> "np.ndarray":
-        """One normalised vector; recent questions are cached."""
-        cached = self._query_cache.get(text)
-        if cached is not None:
-            self._query_cache.move_to_end(text)
-            return cached
-        vector = self.embed_documents([text])[0]
-        self._query_cache[text] = vector
-        if len(self._query_cache) > 256:
-            self._query_cache.popitem(last=False)
+        """One normalised vector; recent questions are cached (safe to call from many threads)."""
+        with self._query_lock:
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached
+        vector = self.embed_documents([text])[0]  # outside the lock: other questions need not wait for it
+        with self._query_lock:
+            self._query_cache[text] = vector
+            while len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.popitem(last=False)
         return vector
 
 

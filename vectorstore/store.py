@@ -452,8 +452,9 @@ class ArticleStore:
             for p in prepared:
                 if p.article.id in previous:
                     self._delete_chunks_except(p.article.id, p.article.content_hash, len(p.chunks))
-            self._mark_clean([p.article.id for p in prepared])
+            # Before the records are clean: a crash in between leaves them dirty, so repair() bumps again.
             self._bump_generation()
+            self._mark_clean([p.article.id for p in prepared])
 
     def delete_article(self, article_id: str) -> bool:
         """Remove an article and its chunks; False when it was not stored."""
@@ -465,8 +466,8 @@ class ArticleStore:
             meta = dict(_meta_only(records[0]), content_hash="", dirty=True, pending_hash="", journal_at=time.time())
             self._call("marking an article for deletion", self.registry.update, ids=[article_id], metadatas=[meta])
             self._call("deleting chunks", self.chunks.delete, where={"article_id": article_id})
+            self._bump_generation()  # while the record is still there to tell repair() the change is unfinished
             self._call("deleting an article", self.registry.delete, ids=[article_id])
-            self._bump_generation()
             return True
 
     def repair(self) -> int:
@@ -483,20 +484,27 @@ class ArticleStore:
                 logger.info("%d article(s) are being written (or were in the last %.0f s): left to their writer "
                             "or the next ingest of them", len(young), STALE_JOURNAL_SECONDS)
             dirty = [r for r in dirty if r not in young]
+        if not dirty:
+            return 0
+        # Chunks first, then the change token, then the records: until the records are settled they
+        # stay dirty, so a crash anywhere here leaves work the next repair() finishes, token included.
         for record in dirty:
             article_id, committed = record["id"], record.get("content_hash", "")
             if committed:
                 # A rewrite of the same text (re-indexing) may have made fewer chunks than there were.
                 same = record.get("pending_hash") == committed and "chunks" in record
                 self._delete_chunks_except(article_id, committed, int(record["chunks"]) if same else None)
-                self._mark_clean([article_id])
             else:
                 self._call("deleting chunks", self.chunks.delete, where={"article_id": article_id})
+        self._bump_generation()
+        for record in dirty:
+            article_id, committed = record["id"], record.get("content_hash", "")
+            if committed:
+                self._mark_clean([article_id])
+            else:
                 self._call("deleting an article", self.registry.delete, ids=[article_id])
             logger.debug("repaired %s (committed version kept: %s)", article_id, bool(committed))
-        if dirty:
-            logger.warning("repaired %d article(s) left by an interrupted write", len(dirty))
-            self._bump_generation()
+        logger.warning("repaired %d article(s) left by an interrupted write", len(dirty))
         return len(dirty)
 
     def _delete_chunks_except(self, article_id: str, keep_hash: str, keep_count: int | None = None) -> None:

@@ -58,3 +58,28 @@ def test_the_right_password_opens_the_app(server: str) -> None:
     with _client(server) as client:
         assert client.post("/login", data={"username": USER, "password": PASSWORD}).status_code == 200
         assert client.get("/config").status_code == 200
+
+
+@pytest.mark.parametrize("value", [":", "editor:", ":s3cret", "  :s3cret", "editor"])
+def test_an_empty_user_or_password_stops_the_app_at_start(tmp_path, value: str) -> None:
+    env = dict(os.environ, NEWSDESK_STORE_DIR=str(tmp_path / "store"), NEWSDESK_AUTH=value)
+    out = subprocess.run([sys.executable, "-m", "app", "ui", "--port", str(free_port()), "--no-seed"], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert out.stderr.strip().splitlines()[-1].startswith("error: invalid configuration: NEWSDESK_AUTH: "), out.stderr
+    assert "Traceback" not in out.stderr and "is running on" not in out.stdout
+
+
+def test_serving_beyond_loopback_without_a_login_warns_at_once(tmp_path) -> None:
+    env = dict(os.environ, NEWSDESK_STORE_DIR=str(tmp_path / "store"), HF_HUB_OFFLINE="1")
+    env.pop("NEWSDESK_AUTH", None)
+    proc = subprocess.Popen([sys.executable, "-m", "app", "ui", "--host", "0.0.0.0", "--port", str(free_port()),
+                             "--no-seed"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()  # printed before anything is loaded
+    finally:
+        stop_process(proc)
+    assert first.startswith("Newsdesk QA: WARNING: serving on 0.0.0.0 without a login."), first
+    assert "NEWSDESK_AUTH=user:password" in first

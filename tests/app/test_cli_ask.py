@@ -75,3 +75,29 @@ def test_bad_arguments_are_explained(env, tmp_path):
     assert missing.returncode != 0 and "nope.jsonl" in missing.stderr
     help_run = _app(["--help"], env)
     assert help_run.returncode == 0 and "ask" in help_run.stdout
+
+
+def test_batch_writes_an_error_row_for_a_bad_line_and_goes_on(env, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_bytes("\n".join([
+        json.dumps({"id": "empty", "question": "   "}),
+        json.dumps({"id": "long", "question": "Why? " * 500}),
+        "{not json",
+        json.dumps({"id": "number", "question": 5}),
+        '{"id": "half-emoji", "question": "What did Korea agree to with Cambodia? \\ud83d"}',
+        json.dumps({"id": "good", "question": "What did Korea agree to with Cambodia?"}),
+    ]).encode("utf-8") + b"\n")
+    run = _app(["ask", "--batch", str(questions)], env)
+    assert run.returncode == 1, run.stderr
+    rows = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["empty", "long", "3", "4", "half-emoji", "good"]
+    errors = {r["id"]: r.get("error", "") for r in rows}
+    assert errors["empty"] == "the question is empty"
+    assert errors["long"].startswith("the question is too long (2499 characters")
+    assert errors["3"].startswith("line 3: invalid JSON")
+    assert errors["4"] == 'line 4: expected a JSON object with a "question" string'
+    for answered in ("half-emoji", "good"):
+        row = next(r for r in rows if r["id"] == answered)
+        assert "error" not in row and not row["abstained"] and row["citations"]
+    assert len([line for line in run.stderr.splitlines() if line.startswith("error:")]) == 4
+    assert "Traceback" not in run.stderr

@@ -6,6 +6,7 @@ NEWSDESK_SCREENSHOTS=1 saves docs/screenshots/chat.png and library.png.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -280,3 +281,155 @@ def test_deleted_article_leaves_library_and_answers(page: Any, tmp_path: Path) -
     _open_tab(page, "Chat")
     section = _ask(page, "Which call centre did Thai police close in a riverside hotel in Mae Sot?")
     expect(section).not_to_contain_text(title)
+
+
+# -- what the web page may and may not make the server do ------------------------------------------
+
+
+def test_a_server_path_typed_into_the_url_or_feed_box_is_refused(page: Any, tmp_path: Path) -> None:
+    """The Library's boxes take web addresses only: a server path is refused before it is opened, and its
+    text never reaches the library or the reader."""
+    from playwright.sync_api import expect
+
+    secret = tmp_path / "editor" / "notes.txt"
+    secret.parent.mkdir()
+    secret.write_text("Private notes of the night editor\n\nThe informant inside the ministry is named here. This "
+                      "must never be shown to anyone using the web page.", encoding="utf-8")
+    _open_tab(page, "Library")
+    page.fill("#nd-urls textarea", f"{secret}\nfile://{secret}")
+    page.fill("#nd-feeds textarea", str(secret.parent))
+    page.click("#nd-ingest")
+    report = page.locator("#nd-report")
+    expect(report.locator(".nd-summary")).to_contain_text("added 0, updated 0, unchanged 0, failed 3",
+                                                          timeout=ANSWER_TIMEOUT)
+    expect(report).to_contain_text("not a web address: only http(s) URLs can be entered here")
+    expect(report).to_contain_text("only http and https URLs are supported")
+    expect(page.locator("#nd-library")).not_to_contain_text("Private notes")
+    page.locator("#nd-article input").click()
+    expect(page.locator("[role=option]", has_text="Private notes")).to_have_count(0)
+
+
+def test_uploads_with_korean_names_are_each_kept_under_their_own_names(page: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    busan, seoul = tmp_path / "부산항 기사.txt", tmp_path / "서울 예산.txt"
+    busan.write_text("부산항 세관, 온라인 사기 조직의 화물 적발\n\n2025-10-28\n\n"
+                     "부산항 세관은 해외 사기 조직이 보낸 화물에서 위조 여권 40개를 적발했다고 밝혔다. "
+                     "세관은 경찰과 함께 수사를 이어가고 있다.", encoding="utf-8")
+    seoul.write_text("서울시, 사기 피해자 지원 예산 증액\n\n2025-10-29\n\n"
+                     "서울시는 온라인 사기 피해자를 돕기 위한 상담 예산을 두 배로 늘린다고 발표했다. "
+                     "상담 센터는 다음 달부터 주말에도 문을 연다.", encoding="utf-8")
+    _open_tab(page, "Library")
+    page.set_input_files("#nd-upload input[type=file]", [str(busan), str(seoul)])
+    upload = page.locator("#nd-upload")
+    expect(upload).to_contain_text("부산항", timeout=30_000)
+    expect(upload).not_to_contain_text("Uploading", timeout=30_000)
+    page.click("#nd-ingest")
+    summary = page.locator("#nd-report .nd-summary")
+    expect(summary).to_contain_text("added 2, updated 0, unchanged 0, failed 0", timeout=ANSWER_TIMEOUT)
+    library = page.locator("#nd-library")
+    expect(library).to_contain_text("부산항 세관, 온라인 사기 조직의 화물 적발")
+    expect(library).to_contain_text("서울시, 사기 피해자 지원 예산 증액")
+    expect(library).to_contain_text("uploaded file 부산항 기사.txt")
+    expect(library).not_to_contain_text("uploads/")
+
+    page.set_input_files("#nd-upload input[type=file]", [str(busan), str(seoul)])  # the same files again
+    expect(upload).not_to_contain_text("Uploading", timeout=30_000)
+    page.click("#nd-ingest")
+    expect(summary).to_contain_text("added 0, updated 0, unchanged 2, failed 0", timeout=ANSWER_TIMEOUT)
+
+
+def test_sources_panel_scrolls_and_the_question_box_is_in_view(browser: Any, server: AppProcess) -> None:
+    """At 1366x900 after three answers every source card and timing line can be scrolled to; at 1280x720
+    the question box is above the fold; screen readers get each answer's text, not its HTML."""
+    from playwright.sync_api import expect
+
+    small = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    small.goto(server.url)
+    small.wait_for_selector("#nd-question textarea", timeout=30_000)
+    expect(small.locator("#nd-question textarea")).to_be_in_viewport(ratio=1.0)
+    small.context.close()
+
+    page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+    page.goto(server.url)
+    page.wait_for_selector("#nd-question textarea", timeout=30_000)
+    for question in ("What did Korea agree to with Cambodia?", "Who leads Cambodia's committee against cyber fraud?",
+                     "What did Ambassador Park thank Cambodia for?"):
+        _ask(page, question)
+    box = page.locator("#nd-sources-box")
+    sizes = box.evaluate("e => [e.scrollHeight, e.clientHeight, getComputedStyle(e).overflowY]")
+    assert sizes[0] > sizes[1] and sizes[2] == "auto", sizes
+    assert box.evaluate("e => e.getBoundingClientRect().bottom") <= 900
+    box.evaluate("e => { e.scrollTop = e.scrollHeight; }")
+    expect(box.locator(".nd-turn").last.locator("summary")).to_be_in_viewport()
+    page.locator("#turn-0 summary").click()  # the first answer's sources, folded at the bottom
+    box.evaluate("e => { e.scrollTop = e.scrollHeight; }")
+    expect(page.locator("#turn-0 .nd-footer")).to_be_in_viewport()
+    labels = page.locator("#nd-chat [aria-label*=\"'s message: \"]").evaluate_all(
+        "nodes => nodes.map(n => n.getAttribute('aria-label'))")
+    assert len(labels) == 6 and not any("<" in label for label in labels), labels
+    assert any("Both sides agreed" in label and "[1]" in label for label in labels)
+    page.context.close()
+
+
+def test_clearing_the_search_while_a_delete_runs_shows_the_whole_library(page: Any, tmp_path: Path) -> None:
+    """The delete's refresh and the search typed meanwhile are drawn in order: no "Error", no stale list."""
+    from playwright.sync_api import expect
+
+    title = "Myanmar junta raids a casino town on the Thai border"
+    article = tmp_path / "casino-town.txt"
+    article.write_text(f"{title}\n\n2025-10-05\n\nMyanmar soldiers raided a casino town on the Thai border on "
+                       "Sunday and detained 300 foreign workers, state media reported.", encoding="utf-8")
+    assert _ingest_file(page, article).startswith("added 1")
+    library = page.locator("#nd-library")
+    search = "#nd-library-search textarea, #nd-library-search input"
+    page.fill(search, "casino town")
+    expect(library).to_contain_text("1 of")
+    page.locator("#nd-article input").click()
+    page.locator("[role=option]", has_text="Myanmar junta raids").first.click()
+    page.click("#nd-delete")
+    page.click("#nd-confirm-delete")
+    page.fill(search, "")  # at once, while the delete and its refresh are still on their way
+    expect(page.locator("#nd-report")).to_contain_text(f"Deleted \u201c{title}\u201d", timeout=ANSWER_TIMEOUT)
+    expect(library).to_contain_text(SEED_TITLE)
+    expect(library).not_to_contain_text(title)
+    expect(library).not_to_contain_text(" of ")
+    page.wait_for_timeout(1500)  # anything still queued has drawn by now
+    expect(library).to_contain_text(SEED_TITLE)
+    assert page.locator("#nd-library .error, #nd-article .error").count() == 0
+    assert "Error" not in library.inner_text()
+
+
+def test_a_crafted_request_cannot_pass_a_server_file_as_an_upload(page: Any, server: AppProcess,
+                                                                   tmp_path: Path) -> None:
+    """The page's own protocol, spoken by an attacker: the ingest event (private, yet callable the way the
+    page calls it) given a server path as if it were an uploaded file. Gradio refuses paths outside its
+    upload folder, and the gate refuses them again."""
+    import httpx
+    from playwright.sync_api import expect
+
+    secret = tmp_path / "payroll.txt"
+    secret.write_text("Payroll of the newsroom\n\nThe salaries of every reporter are listed in this file, which "
+                      "is not an article.", encoding="utf-8")
+    with httpx.Client(base_url=server.url, trust_env=False, timeout=60) as client:
+        config = client.get("/config").json()
+        ids = {c["id"]: c.get("props", {}).get("elem_id") for c in config["components"]}
+        [dep] = [d for d in config["dependencies"] if "nd-upload" in [ids.get(i) for i in d["inputs"]]]
+        data = [[{"path": str(secret), "orig_name": "payroll.txt", "meta": {"_type": "gradio.FileData"}}], "", ""]
+        joined = client.post("/gradio_api/queue/join", json={
+            "data": data, "fn_index": dep["id"], "session_hash": "crafted-1", "event_data": None,
+            "trigger_id": dep["targets"][0][0]})
+        assert joined.status_code == 200
+        outcome = None
+        with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": "crafted-1"}) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:") and '"process_completed"' in line:
+                    outcome = json.loads(line.removeprefix("data:"))
+                    break
+        # Gradio's file route serves only what Gradio put in its cache: not the store, the code, the system.
+        for path in ("/etc/passwd", ROOT / "README.md", server.store_dir / "chroma.sqlite3", secret):
+            assert client.get(f"/gradio_api/file={path}").status_code == 403, path
+    assert outcome is not None and outcome["success"] is False
+    _open_tab(page, "Library")
+    expect(page.locator("#nd-library")).to_contain_text(SEED_TITLE)
+    expect(page.locator("#nd-library")).not_to_contain_text("Payroll of the newsroom")

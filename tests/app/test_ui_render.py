@@ -15,7 +15,7 @@ import pytest
 
 from app import ui_render as render
 from app.assistant import MAX_QUESTION_CHARS
-from app.ui import InputError, NewsdeskUI, outlet_choices, parse_filters, safe_filename
+from app.ui import InputError, NewsdeskUI, outlet_choices, parse_filters
 from core.records import ArticleInfo, Citation
 from core.settings import Settings
 from tests.conftest import ROOT
@@ -221,20 +221,6 @@ def test_sources_panel_opens_the_newest_answer():
 # -- inputs ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "safe"), [
-    ("report.txt", "report.txt"),
-    ("../../etc/passwd.txt", "passwd.txt"),
-    ("..\\..\\win.ini.md", "win.ini.md"),
-    (".hidden.html", "hidden.html"),
-    ("<img src=x onerror=alert(1)>.txt", "img_src_x_onerror_alert_1.txt"),
-    ("Café déjà vu (final) #2.PDF", "Cafe_deja_vu_final_2.pdf"),
-    ("", "upload"),
-    ("....", "upload"),
-])
-def test_upload_names_are_sanitised(name, safe):
-    assert safe_filename(name) == safe
-
-
 def test_dates_are_validated_with_readable_errors():
     f = parse_filters(" 2025-11-01 ", "", ["dnyxxg.com"])
     assert f.since == date(2025, 11, 1) and f.until is None and f.hosts == ("dnyxxg.com",)
@@ -250,23 +236,29 @@ def test_outlets_are_listed_once_by_host():
     assert outlet_choices(infos) == [("Example News (www.news.example)", "news.example"), ("Other", "other")]
 
 
-def test_uploads_are_staged_under_safe_names_with_limits(tmp_path: Path):
-    settings = Settings(store_dir=tmp_path / "store", collection="ui-test", max_upload_mb=1, _env_file=None)
-    ui = NewsdeskUI(SimpleNamespace(answerer=SimpleNamespace(name="extractive")), settings)  # type: ignore[arg-type]
-    good = tmp_path / "My article (1).txt"
-    good.write_text("Title\n\nBody.", encoding="utf-8")
-    rows = tmp_path / "rows.jsonl"
-    rows.write_text("{}\n", encoding="utf-8")
-    big = tmp_path / "big.txt"
-    big.write_bytes(b"x" * (1024 * 1024 + 1))
-    exe = tmp_path / "tool.exe"
-    exe.write_bytes(b"MZ")
-    paths, jsonl, failed = ui.stage_uploads([str(good), str(rows), str(big), str(exe)])
-    assert paths == [str(settings.store_dir / "uploads" / "My_article_1.txt")]
-    assert jsonl == [str(settings.store_dir / "uploads" / "rows.jsonl")]
-    assert Path(paths[0]).read_text(encoding="utf-8") == "Title\n\nBody."
-    errors = {f.source: f.error for f in failed}
-    assert "too large" in errors["big.txt"] and "unsupported file type .exe" in errors["tool.exe"]
+def test_uploads_are_read_where_gradio_keeps_them_under_the_users_names(tmp_path: Path):
+    from app.ui import gradio_upload_folder, same_name_notes, uploads_of
+    from ingest.gate import load_untrusted
+
+    assert gradio_upload_folder().is_absolute()  # Gradio's own function, still there (gradio.utils)
+    folder = tmp_path / "gradio"
+    (folder / "a1").mkdir(parents=True)
+    (folder / "b2").mkdir()
+    one, two = folder / "a1" / "부산항 기사.txt", folder / "b2" / "부산항 기사.txt"
+    one.write_text("Busan raid\n\nCustoms officers in Busan seized 40 fake passports on Monday.", encoding="utf-8")
+    two.write_text("Busan raid\n\nCustoms officers in Busan seized 41 fake passports on Monday.", encoding="utf-8")
+    outside = tmp_path / "server-notes.txt"
+    outside.write_text("Notes\n\nThis file was never uploaded by anyone.", encoding="utf-8")
+    uploads = uploads_of([str(one), str(two), str(outside)])
+    assert [u.name for u in uploads] == ["부산항 기사.txt", "부산항 기사.txt", "server-notes.txt"]
+    loaded = list(load_untrusted(Settings(_env_file=None), uploads=uploads, upload_folder=folder))
+    assert [item.error for item in loaded[:2]] == [None, None]
+    assert loaded[0].article and loaded[1].article and loaded[0].article.id != loaded[1].article.id
+    assert loaded[2].error == "not an uploaded file: only files uploaded through the page can be ingested"
+    infos = [ArticleInfo(id=item.article.id, title="Busan raid", url="", source="", published=None,
+                         content_hash="h", chunks=1, origin=item.article.origin) for item in loaded[:2] if item.article]
+    [note] = same_name_notes(uploads, infos)
+    assert note.startswith("2 articles were uploaded as \u201c부산항 기사.txt\u201d.")
 
 
 def test_importing_the_ui_does_not_import_gradio():

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -17,6 +15,7 @@ from core.records import Article
 from core.settings import Settings
 from ingest import loaders
 from ingest.loaders import Loaded, discover, load_feed, load_file, load_sources, load_url
+from tests.ingest.conftest import Site
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "loaders"
 SEED = Path(__file__).resolve().parents[2] / "data" / "articles" / "cambodia-korea-cyber-fraud-2025-11-04.txt"
@@ -86,6 +85,30 @@ def test_utf16_with_bom(tmp_path: Path, local: Settings) -> None:
     path = tmp_path / "utf16.txt"
     path.write_bytes(f"Notice\n\n{KOREAN}\n".encode("utf-16"))
     assert article_of(only(load_file(path, local))).text == KOREAN
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_read_not_called_binary(tmp_path: Path, local: Settings, encoding: str) -> None:
+    """As some Windows tools save text: no byte order mark, and a zero byte in every Latin character."""
+    path = tmp_path / "utf16.txt"
+    path.write_bytes(f"Notice 2025\n\n{KOREAN}\n".encode(encoding))
+    article = article_of(only(load_file(path, local)))
+    assert (article.title, article.text) == ("Notice 2025", KOREAN)
+
+
+def test_an_outlet_named_without_its_site_is_the_source_and_not_quoted(tmp_path: Path, local: Settings) -> None:
+    from core.text import citable_spans
+
+    path = tmp_path / "wire.txt"
+    path.write_text("Call centre closed in Mae Sot\n2025-09-30\n\nBangkok Daily Wire \u2013 Thai police closed a call "
+                    "centre in Mae Sot on Tuesday. Fourteen people were arrested.\n", encoding="utf-8")
+    article = article_of(only(load_file(path, local)))
+    assert article.source == "Bangkok Daily Wire"
+    [(a, b), _] = citable_spans(article.text, article_start=True)
+    assert article.text[a:b] == "Thai police closed a call centre in Mae Sot on Tuesday."
+    # Only at an article's start, and only a name of outlet words: a place in a dateline stays quoted.
+    assert citable_spans("Phnom Penh \u2013 Police raided a compound.", article_start=True) == [(0, 38)]
+    assert citable_spans("Bangkok Daily Wire \u2013 Police raided a compound.") == [(0, 46)]
 
 
 def test_markdown_header_lines(local: Settings) -> None:
@@ -276,50 +299,7 @@ def test_load_sources_missing_paths_and_schemes(tmp_path: Path, local: Settings)
 # --- a real HTTP server on 127.0.0.1 -------------------------------------------------------------
 
 
-class _Site:
-    """Routes for the test server: path -> (status, headers, body); records every request path."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
-        self.requests: list[str] = []
-        self.base = ""
-
-    def add(self, path: str, body: bytes | str, content_type: str = "text/html; charset=utf-8", status: int = 200,
-            **headers: str) -> str:
-        data = body.encode("utf-8") if isinstance(body, str) else body
-        self.routes[path] = (status, {"Content-Type": content_type, **headers}, data)
-        return self.base + path
-
-
-@pytest.fixture
-def site() -> Iterator[_Site]:
-    state = _Site()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            state.requests.append(self.path)
-            status, headers, body = state.routes.get(self.path, (404, {"Content-Type": "text/plain"}, b"not found"))
-            self.send_response(status)
-            for key, value in headers.items():
-                self.send_header(key, value)
-            if "Content-Length" not in headers and not headers.get("X-No-Length"):
-                self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-
-
-def test_url_html_page_uses_canonical_id(site: _Site, local: Settings) -> None:
+def test_url_html_page_uses_canonical_id(site: Site, local: Settings) -> None:
     url = site.add("/news/raid?utm=x", (DATA / "scam-raid.html").read_bytes())
     loaded = load_url(url + "#top", local)
     article = article_of(loaded)
@@ -329,7 +309,7 @@ def test_url_html_page_uses_canonical_id(site: _Site, local: Settings) -> None:
     assert article.origin == url + "#top"
 
 
-def test_url_without_canonical_uses_final_url_after_redirect(site: _Site, local: Settings) -> None:
+def test_url_without_canonical_uses_final_url_after_redirect(site: Site, local: Settings) -> None:
     html = "<html><head><title>Rescue</title></head><body><p>Rescuers freed workers from a compound on Monday.</p>"
     target = site.add("/final", html + "</body></html>")
     first = site.add("/old", b"", status=301, Location="/final#frag")
@@ -338,7 +318,7 @@ def test_url_without_canonical_uses_final_url_after_redirect(site: _Site, local:
     assert article.source == "127.0.0.1"
 
 
-def test_url_plain_text(site: _Site, local: Settings) -> None:
+def test_url_plain_text(site: Site, local: Settings) -> None:
     url = site.add("/story.txt", SEED.read_bytes(), content_type="text/plain; charset=utf-8")
     article = article_of(load_url(url, local))
     assert article.id == url
@@ -346,7 +326,7 @@ def test_url_plain_text(site: _Site, local: Settings) -> None:
     assert "Font Size" not in article.text
 
 
-def test_url_pdf(site: _Site, local: Settings, tmp_path: Path) -> None:
+def test_url_pdf(site: Site, local: Settings, tmp_path: Path) -> None:
     path = tmp_path / "report.pdf"
     _write_pdf(path, ["Fraud report", "Losses to investment scams doubled last year."], "Annual fraud report")
     url = site.add("/report", path.read_bytes(), content_type="application/octet-stream")
@@ -356,12 +336,12 @@ def test_url_pdf(site: _Site, local: Settings, tmp_path: Path) -> None:
     assert "Losses to investment scams doubled last year." in article.text
 
 
-def test_url_unsupported_content_type(site: _Site, local: Settings) -> None:
+def test_url_unsupported_content_type(site: Site, local: Settings) -> None:
     url = site.add("/logo.png", b"\x89PNG\r\n\x1a\n\x00\x00", content_type="image/png")
     assert load_url(url, local).error == "unsupported content type 'image/png'"
 
 
-def test_url_http_404(site: _Site, local: Settings) -> None:
+def test_url_http_404(site: Site, local: Settings) -> None:
     loaded = load_url(site.base + "/missing", local)
     assert loaded.article is None
     assert loaded.error == "HTTP 404 Not Found"
@@ -399,14 +379,14 @@ def test_private_addresses_refused_before_connecting(no_network: None, url: str)
     assert "NEWSDESK_ALLOW_PRIVATE_URLS=true" in loaded.error
 
 
-def test_loopback_server_refused_by_default(site: _Site) -> None:
+def test_loopback_server_refused_by_default(site: Site) -> None:
     url = site.add("/page", (DATA / "scam-raid.html").read_bytes())
     loaded = only(load_sources([url], Settings()))
     assert loaded.error is not None and loaded.error.startswith(PRIVATE_REFUSAL)
     assert site.requests == []
 
 
-def test_redirect_to_private_address_refused(site: _Site, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_redirect_to_private_address_refused(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(loaders, "_is_public", lambda address: address == "127.0.0.1")
     url = site.add("/jump", b"", status=302, Location="http://10.0.0.1/secret")
     loaded = load_url(url, Settings())
@@ -414,14 +394,14 @@ def test_redirect_to_private_address_refused(site: _Site, monkeypatch: pytest.Mo
     assert site.requests == ["/jump"]
 
 
-def test_redirect_loop_stops(site: _Site, local: Settings) -> None:
+def test_redirect_loop_stops(site: Site, local: Settings) -> None:
     url = site.add("/loop", b"", status=302, Location="/loop")
     assert load_url(url, local).error == "too many redirects (more than 5)"
     assert len(site.requests) == 6
 
 
 @pytest.mark.parametrize("with_length", [True, False])
-def test_oversized_url_body(site: _Site, with_length: bool) -> None:
+def test_oversized_url_body(site: Site, with_length: bool) -> None:
     headers = {} if with_length else {"X-No-Length": "1"}
     url = site.add("/big", b"<html><body>" + b"x" * 5000, **headers)
     loaded = load_url(url, Settings(allow_private_urls=True, max_source_bytes=1024))
@@ -449,7 +429,7 @@ def _rss(base: str) -> str:
 </channel></rss>"""
 
 
-def test_rss_feed_entries_load(site: _Site, local: Settings) -> None:
+def test_rss_feed_entries_load(site: Site, local: Settings) -> None:
     site.add("/raid.html", (DATA / "scam-raid.html").read_bytes())
     feed = site.add("/feed.xml", _rss(site.base), content_type="application/rss+xml")
     results = list(load_feed(feed, local))
@@ -468,7 +448,7 @@ def test_rss_feed_entries_load(site: _Site, local: Settings) -> None:
     assert site.requests == ["/feed.xml", "/raid.html"]
 
 
-def test_feed_url_as_plain_source_and_local_file(site: _Site, local: Settings, tmp_path: Path) -> None:
+def test_feed_url_as_plain_source_and_local_file(site: Site, local: Settings, tmp_path: Path) -> None:
     site.add("/raid.html", b"gone", status=410)
     feed = site.add("/rss", _rss(site.base), content_type="text/xml")
     results = list(load_sources([feed], local))
@@ -482,7 +462,7 @@ def test_feed_url_as_plain_source_and_local_file(site: _Site, local: Settings, t
     assert load_url(feed, local).error == "expected an article page but got an RSS/Atom feed"
 
 
-def test_malformed_feed(site: _Site, local: Settings) -> None:
+def test_malformed_feed(site: Site, local: Settings) -> None:
     broken = site.add("/bad.xml", '{"items": [1, 2', content_type="application/rss+xml")
     assert only(load_feed(broken, local)).error == "malformed feed: not well-formed (invalid token) (line 2, column 0)"
     page = site.add("/page", "<html><body><p>A web page.</p></body></html>")

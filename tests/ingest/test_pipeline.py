@@ -270,4 +270,131 @@ def test_dry_run_reports_without_writing(ingestor, settings, tmp_path):
     _write_articles(folder, 3)
     report = ingestor.run(load_sources([str(folder)], settings), dry_run=True)
     assert (report.added, report.chunks_embedded) == (3, 0)
+    assert report.summary() == "would add 3, would update 0, unchanged 0, failed 0; nothing written"
     assert ingestor.store.list_articles() == [] and ingestor.store.count_chunks() == 0
+
+
+# -- bad input never costs what is stored ------------------------------------------------------------
+
+
+def _jsonl(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _line(article_id: str, extra: str = "") -> str:
+    return (f'{{"id": "{article_id}", "title": "Raid {article_id}", "text": "Police raided compound {article_id} '
+            f'and freed workers. The workers were taken to a shelter on Monday."{extra}}}')
+
+
+def test_one_bad_jsonl_line_never_loses_the_others(ingestor, settings, tmp_path):
+    """Lone surrogates (half an emoji) in text, title or id, wrong types, NUL in an id, a duplicate id: each
+    line is stored or refused with its line number, and the summary accounts for every line."""
+    rows = _jsonl(tmp_path / "rows.jsonl", [
+        _line("a1"),
+        '{"id": "a2", "text": "Half an emoji \\ud83d in the text. Police raided a compound on Monday."}',
+        '{"id": "a3", "title": "Title \\ud83d", "text": "Police raided a compound. Workers were freed."}',
+        '{"id": "a4\\ud83d", "text": "Police raided a compound. Workers were freed."}',
+        '{"id": ["a", "b"], "text": "Police raided a compound. Workers were freed."}',
+        '{"id": "a6", "source": {"x": 1}, "text": "Police raided a compound. Workers were freed."}',
+        '{"id": "a7\\u0000x", "text": "Police raided a compound. Workers were freed."}',
+        _line("a1").replace("freed workers", "freed 40 workers"),
+        _line("a9"),
+    ])
+    from ingest.loaders import load_sources
+
+    report = ingestor.run(load_sources([], settings, jsonl=[str(rows)]))
+    assert (report.added, report.failed, report.skipped) == (4, 4, 1)
+    assert report.added + report.updated + report.unchanged + report.failed + report.skipped == 9
+    errors = {e["source"].rsplit(":", 1)[1]: e["error"] for e in report.errors}
+    unprintable = "contains a control character or a broken character ({}); ids must be printable text"
+    assert errors == {
+        "4": "line 4: field 'id' " + unprintable.format("U+D83D"),
+        "5": "line 5: field 'id' must be a string, got a list",
+        "6": "line 6: field 'source' must be a string, got an object",
+        "7": "line 7: field 'id' " + unprintable.format("U+0000"),
+    }
+    assert [s["source"].rsplit(":", 1)[1] for s in report.skips] == ["8"]
+    assert report.skips[0]["reason"] == f"article id 'a1' was already read in this run, from {rows}:1"
+    assert "failed 4, skipped 1 (same id as an earlier one)" in report.summary()
+    stored = {a.id: a for a in ingestor.store.list_articles()}
+    assert set(stored) == {"a1", "a2", "a3", "a9"}
+    assert "Half an emoji \ufffd in the text." in (ingestor.store.article_text("a2") or "")
+    assert stored["a3"].title == "Title \ufffd"
+    assert "40 workers" not in (ingestor.store.article_text("a1") or "")  # the first of two lines with one id wins
+
+
+def test_cli_ingest_of_a_bad_jsonl_line_exits_1_and_stores_the_rest(settings, tmp_path):
+    rows = _jsonl(tmp_path / "rows.jsonl", [_line("b1"), '{"id": "b2", "text": "Broken \\ud83d. Police raided it."}',
+                                            '{"id": "b3\\ud83d", "text": "Police raided it. Workers were freed."}'])
+    run = _cli(["--jsonl", str(rows), str(SEED)], _env(settings))  # a SOURCE after --jsonl FILE is a source
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    assert run.stdout.startswith("added 3, updated 0, unchanged 0, failed 1;"), run.stdout
+    assert [line.split(": ", 2)[1] for line in run.stderr.splitlines() if line.startswith("error:")] == [f"{rows}:3"]
+
+
+def test_prune_never_empties_a_folder_that_failed_or_yielded_nothing(ingestor, settings, tmp_path):
+    """A network share that is not mounted looks like an empty folder: pruning from it would delete every
+    article that came from it."""
+    folder = tmp_path / "share"
+    paths = _write_articles(folder, 3)
+    _ingest(ingestor, settings, folder)
+    for path in paths:
+        path.unlink()
+    report = _ingest(ingestor, settings, folder, prune=True)
+    assert report.pruned == 0 and len(ingestor.store.list_articles()) == 3
+    assert report.not_pruned == [{"source": str(folder), "reason": "nothing was loaded from it"}]
+    assert f"not pruned: {folder} (nothing was loaded from it)" in report.summary()
+    assert report.errors[0]["error"].startswith("no supported files in folder")
+
+    _write_articles(folder, 1)  # the share is back with one article: now the other two may go
+    again = _ingest(ingestor, settings, folder, prune=True)
+    assert (again.pruned, again.not_pruned) == (2, [])
+    assert len(ingestor.store.list_articles()) == 1
+
+
+def test_prune_leaves_a_folder_alone_when_part_of_it_cannot_be_listed(ingestor, settings, tmp_path, monkeypatch):
+    from ingest.loaders import load_sources
+
+    folder = tmp_path / "news"
+    _write_articles(folder, 2)
+    locked = folder / "locked"
+    _write_articles(locked, 2, start=10)
+    _ingest(ingestor, settings, folder)
+    assert len(ingestor.store.list_articles()) == 4
+    locked.rename(tmp_path / "elsewhere")  # its files are out of reach now, and listing it fails:
+    locked.mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path=".", *args, **kwargs):  # as when a subfolder's permissions or its mount go away
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(locked))
+        return real_scandir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "scandir", scandir)  # what os.walk lists folders with
+    loaded = list(load_sources([str(folder)], settings))
+    monkeypatch.undo()
+    report = ingestor.run(iter(loaded), prune_roots=[folder])
+    assert report.pruned == 0 and len(ingestor.store.list_articles()) == 4
+    assert report.not_pruned == [{"source": str(folder), "reason": "it could not be listed"}]
+    assert {"source": str(locked), "error": "could not list folder: Permission denied"} in report.errors
+
+
+def test_symbolic_links_are_followed_only_inside_the_folder(ingestor, settings, tmp_path):
+    folder = tmp_path / "news"
+    paths = _write_articles(folder, 1)
+    secret = tmp_path / "outside" / "passwd.txt"
+    secret.parent.mkdir()
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n\nThis is not an article. It must stay on the server.\n")
+    (folder / "passwd.txt").symlink_to(secret)
+    (folder / "elsewhere").symlink_to(secret.parent, target_is_directory=True)
+    (folder / "copy.txt").symlink_to(paths[0])  # inside: the same article, read once
+    (folder / "broken.txt").symlink_to(tmp_path / "nothing-here.txt")
+    report = _ingest(ingestor, settings, folder)
+    assert report.added == 1 and report.skipped == 1
+    errors = {Path(e["source"]).name: e["error"] for e in report.errors}
+    assert errors == {"passwd.txt": f"symbolic link to {secret}, outside the folder: not followed",
+                      "elsewhere": f"symbolic link to {secret.parent}, outside the folder: not followed",
+                      "broken.txt": "symbolic link that is broken or loops: not followed"}
+    assert all("root:x" not in (ingestor.store.article_text(a.id) or "") for a in ingestor.store.list_articles())

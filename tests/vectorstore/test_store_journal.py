@@ -10,7 +10,8 @@ import pytest
 from core.records import Article, Chunk
 from vectorstore.store import ArticleStore, PreparedArticle
 
-MUTATIONS = ("upsert", "update", "delete")
+MUTATIONS = ("upsert", "update", "delete", "modify")
+"""Every Chroma call that writes: records and chunks, and `modify` for the change token readers follow."""
 
 
 class Crash(BaseException):
@@ -56,20 +57,38 @@ def _write(store: ArticleStore, version: dict[str, str]) -> None:
     store.write_articles([_prepared(k, v) for k, v in version.items()])
 
 
-@pytest.mark.parametrize("crash_at", range(1, 9))
+def _writes_of_v2(settings) -> int:
+    """How many Chroma writes writing V2 over V1 takes (counted on a store that never crashes)."""
+    counting = CrashingStore(settings.model_copy(update={"collection": "counting"}), crash_at=0)
+    _write(counting, V1)
+    counting.writes = 0
+    _write(counting, V2)
+    return counting.writes
+
+
+WRITES_OF_V2 = 7
+"""Journal steps 1-4 for one updated and one new article, plus the change token: asserted below, so a
+new write in `write_articles` must be added to the crash points too."""
+
+
+def test_every_write_of_an_update_is_a_crash_point(settings):
+    assert _writes_of_v2(settings) == WRITES_OF_V2
+
+
+@pytest.mark.parametrize("crash_at", range(1, WRITES_OF_V2 + 1))
 def test_crash_at_every_write_then_repair_gives_old_or_new_version(settings, crash_at):
     store = ArticleStore(settings)
     _write(store, V1)
     old = _state(store)
+    token = store.generation()
     crashing = CrashingStore(settings, crash_at)
-    try:
+    with pytest.raises(Crash):
         _write(crashing, V2)
-        crashed = False
-    except Crash:
-        crashed = True
     repaired = ArticleStore(settings)
     repaired.repair()
     after = _state(repaired)
+    if after != old:  # readers (the lexical index, the UI's dense view) must learn that the store changed
+        assert repaired.generation() != token, f"crash at write {crash_at}: the change token was never bumped"
 
     reference_settings = settings.model_copy(update={"collection": "reference"})
     expected_new = ArticleStore(reference_settings)
@@ -89,21 +108,24 @@ def test_crash_at_every_write_then_repair_gives_old_or_new_version(settings, cra
     counts = {a.id: a.chunks for a in repaired.list_articles()}
     for article_id, n in counts.items():
         assert sum(m["article_id"] == article_id for m in chunks["metadatas"]) == n
-    if not crashed:
-        assert after == new
     # Writing V2 again always ends at exactly the clean result.
     _write(repaired, V2)
     assert _state(repaired) == new
 
 
-def test_delete_interrupted_before_record_removal_is_finished_by_repair(settings):
+@pytest.mark.parametrize("crash_at", [1, 2, 3, 4])  # mark, delete chunks, bump the token, remove the record
+def test_delete_interrupted_at_any_write_is_finished_by_repair(settings, crash_at):
     store = ArticleStore(settings)
     _write(store, V1)
-    crashing = CrashingStore(settings, crash_at=3)  # mark, delete chunks, then die before removing the record
+    token = store.generation()
+    crashing = CrashingStore(settings, crash_at=crash_at)
     with pytest.raises(Crash):
         crashing.delete_article("a")
+    expected = {"a", "b"} if crash_at == 1 else {"b"}  # the first write failing changes nothing
     repaired = ArticleStore(settings)
-    assert "a" not in repaired.article_hashes()  # uncommitted records are never listed
+    assert set(repaired.article_hashes()) == expected  # an article being deleted is never listed
     repaired.repair()
-    assert set(repaired.article_hashes()) == {"b"}
-    assert all(m["article_id"] == "b" for m in repaired.chunks.get(include=["metadatas"])["metadatas"])
+    assert set(repaired.article_hashes()) == expected
+    assert {m["article_id"] for m in repaired.chunks.get(include=["metadatas"])["metadatas"]} == expected
+    if expected != {"a", "b"}:
+        assert repaired.generation() != token
