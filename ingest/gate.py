@@ -2,7 +2,7 @@
 
 The command line trusts its user: `python -m ingest PATH` reads files and folders of the server. The
 web page and the APIs do not: a line typed into the "Article URLs" or "RSS/Atom feeds" box must be an
-http(s) URL (fetched through the SSRF-vetted `ingest.loaders.fetch`), and a file must arrive as an
+http(s) URL (fetched through the SSRF-vetted `ingest.fetch`), and a file must arrive as an
 upload. An uploaded file keeps its own identity: its article id comes from its content
 (`upload:<sha256>`), so two uploads never replace each other because their names look alike
 ("부산항 기사.txt" and "서울 예산.txt", "Café.txt" and "Cafe.txt", two users' "article.txt"), and it is
@@ -21,16 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.settings import Settings
-from ingest.loaders import (
-    SUPPORTED_EXTENSIONS,
-    Loaded,
-    article_from_bytes,
-    failed,
-    guarded,
-    jsonl_records,
-    load_feed_url,
-    load_web,
-)
+from ingest.formats import article_from_bytes
+from ingest.formats.meta import title_from_name
+from ingest.loaders import SUPPORTED_EXTENSIONS, Loaded, failed, guarded, jsonl_records, load_feed_url, load_web
 
 UPLOAD_PREFIX = "upload:"
 """Article ids of uploaded files start with this, and their `origin` is this plus the user's file name."""
@@ -111,6 +104,5 @@ def load_upload(upload: Upload, settings: Settings) -> Iterator[Loaded]:
     if ext == ".jsonl":
         yield from jsonl_records(data.splitlines(keepends=True), label=name, origin=origin)
         return
-    title = re.sub(r"[-_]+", " ", Path(name).stem).strip()
     yield guarded(name, lambda: article_from_bytes(data, ext, id=upload_id(data), origin=origin,
-                                                   fallback_title=title))
+                                                   fallback_title=title_from_name(Path(name))))

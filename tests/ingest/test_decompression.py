@@ -15,7 +15,8 @@ import zlib
 import pytest
 
 from core.settings import Settings
-from ingest.loaders import decoded, load_url
+from ingest.compressed import decoded
+from ingest.loaders import load_url
 from tests.conftest import ROOT
 from tests.ingest.conftest import Site
 
@@ -61,7 +62,7 @@ BOMBS = {"gzip": _gzip_bomb, "deflate": _deflate_bomb, "br": _br_bomb, "zstd": _
 FETCH = """
 import json, re, sys
 from core.settings import Settings
-from ingest.loaders import fetch
+from ingest.fetch import fetch
 try:
     fetched = fetch(sys.argv[1], Settings(allow_private_urls=True, fetch_timeout=60, _env_file=None))
     error = None
@@ -130,6 +131,6 @@ def test_corrupt_and_unknown_encodings_are_clear_errors(site: Site) -> None:
 
 
 def test_requests_ask_only_for_encodings_that_can_be_decoded_safely() -> None:
-    from ingest.loaders import accept_encoding
+    from ingest.compressed import accept_encoding
 
     assert accept_encoding() == "gzip, deflate, br, zstd"

@@ -13,7 +13,7 @@ import pytest
 
 from core.records import Article
 from core.settings import Settings
-from ingest import loaders
+from ingest import fetch as fetching
 from ingest.loaders import Loaded, discover, load_feed, load_file, load_sources, load_url
 from tests.ingest.conftest import Site
 
@@ -387,7 +387,7 @@ def test_loopback_server_refused_by_default(site: Site) -> None:
 
 
 def test_redirect_to_private_address_refused(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(loaders, "_is_public", lambda address: address == "127.0.0.1")
+    monkeypatch.setattr(fetching, "_is_public", lambda address: address == "127.0.0.1")
     url = site.add("/jump", b"", status=302, Location="http://10.0.0.1/secret")
     loaded = load_url(url, Settings())
     assert loaded.error is not None and loaded.error.startswith(PRIVATE_REFUSAL)

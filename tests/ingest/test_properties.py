@@ -26,7 +26,11 @@ from core.settings import Settings
 from core.text import sentence_spans
 from ingest.chunking import Chunker, embedding_header
 from ingest.clean import clean_text
-from ingest.loaders import Loaded, decode_bytes, html_to_text, load_file, parse_date_value, parse_plain_text
+from ingest.decoding import decode_bytes
+from ingest.formats.html import html_to_text
+from ingest.formats.meta import parse_date_value
+from ingest.formats.text import parse_plain_text
+from ingest.loaders import Loaded, load_file
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,4 +1,5 @@
-"""URL ingest refuses what it must not fetch (SSRF), and checks the address it really connects to.
+"""`ingest/fetch.py`: URL ingest refuses what it must not fetch (SSRF), and checks the address it really
+connects to.
 
 Traffic goes to loopback only. Other ranges are refused on IP literals, and a Python audit hook
 (`sys.addaudithook`, events `socket.connect` and `socket.getaddrinfo`) records every connection and
@@ -24,7 +25,8 @@ import pytest
 
 from core.errors import ConfigError
 from core.settings import Settings, load_settings
-from ingest.loaders import _is_public, fetch, load_sources, load_url
+from ingest.fetch import _is_public, fetch
+from ingest.loaders import load_sources, load_url
 
 REFUSED = "refusing to fetch a private or loopback address"
 SCHEME_REFUSED = "only http and https URLs are supported"
