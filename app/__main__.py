@@ -200,7 +200,7 @@ def _stream_answer(assistant: "Assistant", args: argparse.Namespace, out: TextIO
 
 
 def _run_ui(args: argparse.Namespace) -> int:
-    from app.ui import launch
+    from app.serve import launch
     from core.settings import get_settings
 
     settings = get_settings()

@@ -541,7 +541,7 @@ def arenas_markdown(r: dict[str, Any]) -> str:
     from statistics import median
 
     from app.sessions import SERVER_MALLOC_ARENAS
-    from app.ui import MAX_KEPT_ANSWERS
+    from app.ui_handlers import MAX_KEPT_ANSWERS
 
     full = -(-MAX_KEPT_ANSWERS * r["clients"] // r["per_round"])  # the round after which every chat is full
     lines = [

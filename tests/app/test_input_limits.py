@@ -14,7 +14,7 @@ import pytest
 
 from app import ui_render as render
 from app.assistant import MAX_QUESTION_CHARS, QuestionError, check_question
-from app.ui import NewsdeskUI
+from app.ui_handlers import NewsdeskUI
 from core.settings import Settings
 from tests.conftest import ROOT
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from app.assistant import MAX_QUESTION_CHARS
-from app.ui import MAX_KEPT_ANSWERS
+from app.ui_handlers import MAX_KEPT_ANSWERS
 from bench.load import (
     AppProcess,
     Reply,

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from app.sessions import SessionReaper
-from app.ui import MAX_KEPT_ANSWERS, ChatSession, build_ui
+from app.ui import build_ui
+from app.ui_handlers import MAX_KEPT_ANSWERS, ChatSession
 from bench import free_port
 from bench.load import AppProcess, _client, ask, load_questions, parse_reply
 

@@ -15,7 +15,7 @@ import pytest
 
 from app import ui_render as render
 from app.assistant import MAX_QUESTION_CHARS
-from app.ui import InputError, NewsdeskUI, outlet_choices, parse_filters
+from app.ui_handlers import InputError, NewsdeskUI, outlet_choices, parse_filters
 from core.records import ArticleInfo, Citation
 from core.settings import Settings
 from tests.conftest import ROOT
@@ -237,7 +237,7 @@ def test_outlets_are_listed_once_by_host():
 
 
 def test_uploads_are_read_where_gradio_keeps_them_under_the_users_names(tmp_path: Path):
-    from app.ui import gradio_upload_folder, same_name_notes, uploads_of
+    from app.ui_handlers import gradio_upload_folder, same_name_notes, uploads_of
     from ingest.gate import load_untrusted
 
     assert gradio_upload_folder().is_absolute()  # Gradio's own function, still there (gradio.utils)
@@ -262,7 +262,7 @@ def test_uploads_are_read_where_gradio_keeps_them_under_the_users_names(tmp_path
 
 
 def test_importing_the_ui_does_not_import_gradio():
-    code = "import sys, app.ui, app.ui_render; print('gradio' in sys.modules)"
+    code = "import sys, app.ui, app.ui_handlers, app.serve, app.ui_render; print('gradio' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -323,7 +323,7 @@ def test_respond_streams_then_renders_answer_and_sources(tmp_path: Path):
 
 
 def test_a_long_chat_keeps_its_latest_answers_with_unique_anchors(tmp_path: Path):
-    from app.ui import MAX_KEPT_ANSWERS
+    from app.ui_handlers import MAX_KEPT_ANSWERS
     from core.records import Answer
 
     start, end = _span("Police said the ring moved 5 <million> & more abroad.")
@@ -377,3 +377,20 @@ def test_respond_refuses_bad_input_without_touching_the_chat(tmp_path: Path):
     assert assistant.calls == []
     checks = ui.validate("", None, "2025-02-30", "", [], 5, "extractive")
     assert [c["is_valid"] for c in checks if c] == [False, False, True]
+
+
+def test_example_questions_come_from_the_file_beside_the_articles_else_from_the_store(tmp_path: Path):
+    from app.ui import EXAMPLES_FILE, example_questions
+
+    settings = Settings(articles_dir=tmp_path, _env_file=None)
+    info = [ArticleInfo(id=f"a{i}", title=title, url="", source="", published=None, content_hash="h", chunks=1)
+            for i, title in enumerate(["Thai police close a call centre run from a riverside hotel in Mae Sot.",
+                                       "Laos opens a hotline", "", "Interpol warns of pig butchering"])]
+    assert example_questions(settings, []) == []  # an empty store shows no examples
+    assert example_questions(settings, info) == [
+        "What does \u201cThai police close a call centre run from a riverside hotel\u2026\u201d report?",
+        "What does \u201cLaos opens a hotline\u201d report?"]
+    (tmp_path / EXAMPLES_FILE).write_text("# a comment\nWho runs the hotline?\n\nWhen did it open?\n",
+                                          encoding="utf-8")
+    assert example_questions(settings, info) == ["Who runs the hotline?", "When did it open?"]
+    assert example_questions(settings, []) == []  # nothing to answer them from

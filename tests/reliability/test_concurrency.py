@@ -136,7 +136,7 @@ def test_questions_while_an_ingest_replaces_articles(forkserver: ForkServer, emb
     12. No question fails; every hit and citation comes from a committed version; afterwards the store equals
     a clean ingest, and the UI process's dense search sees the new articles without a restart."""
     from app.assistant import build_assistant
-    from app.ui import ChatSession, NewsdeskUI
+    from app.ui_handlers import ChatSession, NewsdeskUI
     from core.settings import Settings
     from ingest.loaders import load_sources
     from ingest.pipeline import Ingestor
