@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from core.errors import ConfigError
-from core.records import Answer, Citation, Hit
-from core.text import citable_spans, sentence_spans, words
+from core.records import Answer, Citation, Hit, StoredChunk
+from core.sentences import Sentence, sentences
+from core.text import words
 from vectorstore.lexical import lexical_tokens
 
 if TYPE_CHECKING:
@@ -126,20 +127,19 @@ class ExtractiveAnswerer:
     # -- scoring -------------------------------------------------------------------------------
 
     def candidates(self, hits: Sequence[Hit]) -> list[Candidate]:
+        """The sentences of the best `pool` hits (as ingest cut them), each once, in article coordinates."""
         seen: set[tuple[str, int]] = set()
         out: list[Candidate] = []
         for rank, hit in enumerate(hits[: self.pool], start=1):
             chunk = hit.chunk
             previous = ""
-            quotable = citable_spans(chunk.text, article_start=chunk.start == 0)
-            for (a, b), (quoted, _) in zip(sentence_spans(chunk.text), quotable):
-                context, previous = f"{chunk.title}\n{previous}", chunk.text[a:b]
-                start, end = chunk.start + quoted, chunk.start + b
-                text = chunk.text[quoted:b]
-                if (chunk.article_id, end) in seen or len(words(text)) < 4:
+            for a, quoted, b in chunk_sentences(chunk):
+                context, previous = f"{chunk.title}\n{previous}", chunk.text[a - chunk.start:b - chunk.start]
+                text = chunk.text[quoted - chunk.start:b - chunk.start]
+                if (chunk.article_id, b) in seen or len(words(text)) < 4:
                     continue
-                seen.add((chunk.article_id, end))
-                out.append(Candidate(hit, rank, start, end, text, context))
+                seen.add((chunk.article_id, b))
+                out.append(Candidate(hit, rank, quoted, b, text, context))
         return out
 
     def score(self, question: str, hits: Sequence[Hit]) -> list[Scored]:
@@ -323,8 +323,18 @@ def make_answerer(name: str, **parts: object) -> Answerer:
     return ANSWERERS[name](**parts)
 
 
+def chunk_sentences(chunk: StoredChunk) -> list[Sentence]:
+    """A stored chunk's sentences in article coordinates: as ingest cut them, or, for a chunk stored
+    before ingest kept them, cut now from its text."""
+    if chunk.sentences:
+        return list(chunk.sentences)
+    return [Sentence(chunk.start + a, chunk.start + q, chunk.start + b)
+            for a, q, b in sentences(chunk.text, article_start=chunk.start == 0)]
+
+
 def _stored_vectors(candidates: Sequence[Candidate], dimension: int) -> dict[int, "np.ndarray"]:
-    """Candidate index -> its sentence vector as stored with its chunk, where the chunk has them."""
+    """Candidate index -> its sentence vector as stored with its chunk, where the chunk has them: one a
+    sentence of `chunk_sentences`, in order."""
     from vectorstore.embedding import unpack_vectors
 
     by_chunk: dict[str, dict[int, np.ndarray]] = {}
@@ -335,9 +345,8 @@ def _stored_vectors(candidates: Sequence[Candidate], dimension: int) -> dict[int
             continue
         if chunk.id not in by_chunk:
             matrix = unpack_vectors(chunk.sentence_vectors, dimension)
-            spans = citable_spans(chunk.text, article_start=chunk.start == 0)
-            by_chunk[chunk.id] = ({chunk.start + b: row for (_, b), row in zip(spans, matrix)}
-                                  if len(spans) == len(matrix) else {})
+            cut = chunk_sentences(chunk)
+            by_chunk[chunk.id] = {s.end: row for s, row in zip(cut, matrix)} if len(cut) == len(matrix) else {}
         vector = by_chunk[chunk.id].get(c.end)
         if vector is not None:
             out[i] = vector

@@ -28,12 +28,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from app.answering import ExtractiveAnswerer, answer_pieces, register_answerer
+from app.answering import ExtractiveAnswerer, answer_pieces, chunk_sentences, register_answerer
 from app.conversation import Turn, condense
 from app.verify import NOTE_PREFIX, Verifier
 from core.errors import ConfigError
 from core.records import Answer, Hit
-from core.text import normalize_answer, sentence_spans
+from core.sentences import Sentence
+from core.text import normalize_answer
 from core.tokens import count_tokens
 from prompts import load_prompt
 
@@ -78,13 +79,18 @@ def _truncated(hit: Hit, budget: int) -> Hit | None:
     """The hit cut to its leading sentences that fit `budget` tokens (text stays an exact article slice)."""
     chunk = hit.chunk
     end = None
-    for _, b in sentence_spans(chunk.text):
+    kept: list[Sentence] = []
+    for sentence in chunk_sentences(chunk):
+        b = sentence.end - chunk.start
         if count_tokens(format_passage(1, replace(hit, chunk=replace(chunk, text=chunk.text[:b])))) > budget:
             break
         end = b
+        kept.append(sentence)
     if end is None:
         return None
-    return replace(hit, chunk=replace(chunk, text=chunk.text[:end], end=chunk.start + end))
+    cut = replace(chunk, text=chunk.text[:end], end=chunk.start + end, sentences=tuple(kept) if chunk.sentences else (),
+                  sentence_vectors="")
+    return replace(hit, chunk=cut)
 
 
 def select_passages(hits: Sequence[Hit], budget: int) -> list[Hit]:

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from core.records import Citation, Hit
-from core.text import sentence_spans, words
+from core.sentences import sentence_spans
+from core.text import words
 from vectorstore.lexical import lexical_tokens
 
 if TYPE_CHECKING:

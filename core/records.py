@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 
+from core.sentences import Sentence
+
 
 def content_hash(text: str) -> str:
     """Stable hash of an article's cleaned text (hex sha256)."""
@@ -45,6 +47,9 @@ class Chunk:
     text: str
     start: int
     end: int
+    sentences: tuple[Sentence, ...] = ()
+    """Its sentences in article coordinates, as `core.sentences` cut the article (or parts of one too long
+    for the embedding model)."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,10 @@ class StoredChunk:
     content_hash: str = ""
     host: str = ""
     sentence_vectors: str = field(default="", repr=False, compare=False)
-    """The vectors of the chunk's sentences (`core.text.sentence_spans(text)`), packed; "" if not stored."""
+    """The vectors of `sentences`, packed (`vectorstore.embedding.pack_vectors`); "" if not stored."""
+    sentences: tuple[Sentence, ...] = field(default=(), repr=False, compare=False)
+    """The chunk's sentences as ingest cut them, in article coordinates; () for a chunk stored before
+    they were (the answerer then cuts `text` itself)."""
 
 
 @dataclass

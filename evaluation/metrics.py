@@ -12,7 +12,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from core.text import content_words, normalize_answer, sentence_spans
+from core.sentences import sentence_spans
+from core.text import content_words, normalize_answer
 
 DEFAULT_MIN_OVERLAP = 0.5
 """Share of an answer sentence's content words that its cited quote must contain to support it."""

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Protocol
 
 from core.records import Article, Chunk
-from core.text import sentence_spans
+from core.sentences import Sentence, sentences
 from core.tokens import count_tokens_many
 
 
@@ -30,10 +30,17 @@ class TokenModel(Protocol):
 
 @dataclass(frozen=True)
 class _Piece:
+    """A sentence, or part of one too long for the model, with its sizes."""
+
     start: int
+    quote_start: int
     end: int
     tokens: int
     model_tokens: int
+
+    @property
+    def sentence(self) -> Sentence:
+        return Sentence(self.start, self.quote_start, self.end)
 
 
 def embedding_header(article: Article) -> str:
@@ -75,17 +82,27 @@ class Chunker:
             windows = self._windows(pieces, budget, fits)
         except ValueError as e:
             raise ValueError(f"{article.id!r}: {e}") from e
-        return [Chunk(article.id, i, text[a:b], a, b) for i, (a, b) in enumerate(windows)]
+        chunks = []
+        for n, (i, j) in enumerate(windows):
+            a, b = pieces[i].start, pieces[j - 1].end
+            chunks.append(Chunk(article.id, n, text[a:b], a, b, tuple(p.sentence for p in pieces[i:j])))
+        return chunks
 
     def _pieces(self, text: str, budget: int) -> list[_Piece]:
-        spans = sentence_spans(text)
+        """The article's sentences (`core.sentences`, the segmentation of record), each too long for the
+        model cut at word boundaries into parts that fit."""
+        cuts = sentences(text)
+        spans = [(s.start, s.end) for s in cuts]
         model_tokens = self._bare_counts(text, spans)
         limit = min(budget, self.target_tokens)
         if any(m > limit for m in model_tokens):
-            spans = [p for s, m in zip(spans, model_tokens) for p in self._split_long(text, *s, limit, m)]
+            cuts = [Sentence(a, max(a, s.quote_start) if a == s.start else a, b)
+                    for s, m in zip(cuts, model_tokens) for a, b in self._split_long(text, s.start, s.end, limit, m)]
+            spans = [(s.start, s.end) for s in cuts]
             model_tokens = self._bare_counts(text, spans)
         tokens = count_tokens_many([text[a:b] for a, b in spans])
-        return [_Piece(a, b, t, m) for (a, b), t, m in zip(spans, tokens, model_tokens)]
+        return [_Piece(s.start, min(s.quote_start, s.end), s.end, t, m)
+                for s, t, m in zip(cuts, tokens, model_tokens)]
 
     def _bare_counts(self, text: str, spans: list[tuple[int, int]]) -> list[int]:
         return [n - self._special for n in self.model.count_tokens([text[a:b] for a, b in spans])]
@@ -129,7 +146,7 @@ class Chunker:
         return self.model.token_ends(text[a:end])
 
     def _windows(self, pieces: list[_Piece], budget: int, fits: Callable[[int, int], bool]) -> list[tuple[int, int]]:
-        """(start, end) of each window of whole sentences.
+        """(first, past the last) piece of each window of whole sentences.
 
         Sentence counts estimate a window's size; `fits` (the model's own tokenizer on header + window)
         decides. Word-piece counts do not always add up (a tokenizer may merge across the space between
@@ -151,7 +168,7 @@ class Chunker:
                 if j - i == 1:
                     raise ValueError("a sentence exceeds the embedding limit after splitting")
                 j -= 1
-            windows.append((pieces[i].start, pieces[j - 1].end))
+            windows.append((i, j))
             if j >= len(pieces):
                 break
             i = self._next_start(pieces, i, j)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from core.errors import StoreUnavailable
 from core.records import Article, Chunk
 from core.settings import Settings
-from core.text import citable_spans
 from ingest.chunking import Chunker, embedding_header
 from ingest.loaders import Loaded
 from vectorstore.embedding import pack_vectors
@@ -210,9 +209,9 @@ class Ingestor:
         for p in pending:
             header = len(embedding_header(p.article))
             texts.extend(self.chunker.embed_texts(p.article, p.chunks))
-            spans.extend([(header + a, header + b) for a, b in citable_spans(c.text, article_start=c.start == 0)]
-                         for c in p.chunks)
-        # One forward pass gives each chunk's vector and its sentences' (the answerer's evidence scores).
+            spans.extend([(header + q - c.start, header + b - c.start) for _, q, b in c.sentences] for c in p.chunks)
+        # One forward pass gives each chunk's vector and its sentences' (the answerer's evidence scores),
+        # one for each of the chunk's sentences as ingest cut them, stored beside them.
         vectors, sentences = self.embedder.embed_with_spans(texts, spans)
         packed = [pack_vectors(v) if len(v) == len(s) else "" for v, s in zip(sentences, spans)]
         prepared, offset = [], 0

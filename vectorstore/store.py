@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import StoreUnavailable
 from core.records import Article, ArticleInfo, Chunk, StoredChunk, date_to_int
+from core.sentences import SEGMENTATION_VERSION, pack_sentences, unpack_sentences
 from core.settings import Settings
 from core.text import source_host
 
@@ -56,11 +57,12 @@ WRITE_BATCH = 2000
 LOCK_FILE = ".newsdesk-write.lock"
 """The advisory write lock inside a local store directory."""
 
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 """How articles are chunked and what their chunks carry; bumped when that changes (2: sentence vectors in
-chunk metadata). With the chunk sizes and the embedding model it makes an article's index signature: an
-ingest re-embeds articles stored under another signature, so an upgrade or a new chunk size needs only a
-re-ingest."""
+chunk metadata; 3: the sentences themselves beside them). With the sentence segmentation's own version
+(`core.sentences.SEGMENTATION_VERSION`), the chunk sizes and the embedding model it makes an article's
+index signature: an ingest re-embeds articles stored under another signature, so an upgrade, new
+sentence rules or a new chunk size need only a re-ingest."""
 
 STALE_JOURNAL_SECONDS = 600.0
 """On a Chroma server, a journal entry younger than this may belong to a live writer: repair() skips it."""
@@ -352,7 +354,8 @@ class ArticleStore:
     def index_signature(self) -> str:
         """What the chunks of an article written now are made with (see INDEX_VERSION)."""
         s = self.settings
-        return f"v{INDEX_VERSION} chunks {s.chunk_tokens}/{s.chunk_overlap_tokens} model {s.embedding_model}"
+        return (f"v{INDEX_VERSION} sentences {SEGMENTATION_VERSION} chunks {s.chunk_tokens}/{s.chunk_overlap_tokens} "
+                f"model {s.embedding_model}")
 
     def list_articles(self) -> list[ArticleInfo]:
         """Every committed article, newest first."""
@@ -562,6 +565,8 @@ class ArticleStore:
                 ids.append(chunk_id(p.article.id, p.article.content_hash, chunk.ordinal))
                 texts.append(chunk.text)
                 meta = dict(base, ordinal=chunk.ordinal, start=chunk.start, end=chunk.end)
+                if chunk.sentences:
+                    meta["sentences"] = pack_sentences(list(chunk.sentences), offset=chunk.start)
                 if sentences:
                     meta["sentence_vectors"] = sentences
                 metas.append(meta)
@@ -610,4 +615,5 @@ def stored_chunk(cid: str, text: str, meta: dict[str, Any]) -> StoredChunk:
         end=int(meta["end"]), title=meta.get("title", ""), url=meta.get("url", ""), source=meta.get("source", ""),
         published=_parse_date(meta.get("published", "")), content_hash=meta.get("content_hash", ""),
         host=meta.get("host", ""), sentence_vectors=meta.get("sentence_vectors", ""),
+        sentences=tuple(unpack_sentences(meta.get("sentences", ""), offset=int(meta["start"]))),
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from core.records import Article
-from core.text import outlet_prefix
+from core.sentences import outlet_prefix
 from ingest.clean import clean_text
 from ingest.formats.meta import parse_date, word_count
 

@@ -31,7 +31,7 @@ def _check(chunker, article: Article) -> list:
 
 
 def test_seed_chunks_are_sentence_aligned_and_overlap(chunker):
-    from core.text import sentence_spans
+    from core.sentences import sentence_spans
 
     text = SEED.read_text(encoding="utf-8")
     article = Article(id="seed", text=text, title="Cambodia and South Korea", published=date(2025, 11, 4))
@@ -84,7 +84,7 @@ class JoiningTokenizer:
     max_seq_length = 64
 
     def count_tokens(self, texts):
-        from core.text import sentence_spans
+        from core.sentences import sentence_spans
 
         return [len(t.split()) + 3 * len(sentence_spans(t)) ** 2 + 2 for t in texts]
 
@@ -98,7 +98,7 @@ class JoiningTokenizer:
 def test_every_sentence_is_in_some_chunk_whatever_the_tokenizer(embedder, model):
     """A window that the estimate says fits but the tokenizer does not gives back its last sentences to
     the next window; none is dropped (the chunker used to trim them off and lose them)."""
-    from core.text import sentence_spans
+    from core.sentences import sentence_spans
 
     tokens = embedder if model == "minilm" else JoiningTokenizer()
     chunker = Chunker(tokens, target_tokens=180 if model == "minilm" else 60, overlap_tokens=10)

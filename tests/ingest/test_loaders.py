@@ -97,7 +97,7 @@ def test_utf16_without_bom_is_read_not_called_binary(tmp_path: Path, local: Sett
 
 
 def test_an_outlet_named_without_its_site_is_the_source_and_not_quoted(tmp_path: Path, local: Settings) -> None:
-    from core.text import citable_spans
+    from core.sentences import citable_spans
 
     path = tmp_path / "wire.txt"
     path.write_text("Call centre closed in Mae Sot\n2025-09-30\n\nBangkok Daily Wire \u2013 Thai police closed a call "

@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from core.records import Article
+from core.sentences import sentence_spans
 from core.settings import Settings
-from core.text import sentence_spans
 from ingest.chunking import Chunker, embedding_header
 from ingest.clean import clean_text
 from ingest.decoding import decode_bytes

@@ -15,7 +15,7 @@ TEXT = ("Seoul | 2025-11-04\nCambodia and South Korea agreed to deepen cooperati
 
 
 def _spans(text: str) -> list[tuple[int, int]]:
-    from core.text import sentence_spans
+    from core.sentences import sentence_spans
 
     head = text.index("\n") + 1
     return [(head + a, head + b) for a, b in sentence_spans(text[head:])]
@@ -53,7 +53,7 @@ def test_pack_round_trip_and_garbage():
 
 def test_ingest_stores_sentence_vectors_and_the_answerer_needs_no_model_call(ingestor, settings):
     from app.assistant import build_assistant
-    from core.text import sentence_spans
+    from core.sentences import sentence_spans
     from ingest.loaders import load_sources
     from vectorstore.embedding import unpack_vectors
 
@@ -62,6 +62,10 @@ def test_ingest_stores_sentence_vectors_and_the_answerer_needs_no_model_call(ing
     chunks = list(ingestor.store.iter_chunks())
     assert chunks and all(len(unpack_vectors(c.sentence_vectors, 384)) == len(sentence_spans(c.text))
                           for c in chunks)
+    # The sentences are stored beside their vectors, as the chunker cut the whole article.
+    made = ingestor.chunker.chunk(next(item.article for item in load_sources([str(SEED)], settings)))
+    assert [c.sentences for c in sorted(chunks, key=lambda c: c.ordinal)] == [c.sentences for c in made]
+    assert all(len(c.sentences) == len(unpack_vectors(c.sentence_vectors, 384)) for c in chunks)
 
     class Counting(type(ingestor.embedder)):
         """The same loaded model; counts the texts embedded besides questions."""
@@ -105,5 +109,35 @@ def test_reingest_upgrades_articles_stored_without_sentence_vectors(ingestor, se
     assert (upgraded.updated, upgraded.unchanged, upgraded.chunks_embedded > 0) == (1, 0, True)
     assert sorted(store.chunks.get(include=[])["ids"]) == before  # same chunks, none left over
     assert all(c.sentence_vectors for c in store.iter_chunks())
+    again = ingestor.run(load_sources([str(SEED)], settings))
+    assert (again.unchanged, again.chunks_embedded) == (1, 0)
+
+
+def test_the_answerer_reads_the_stored_sentences_rather_than_cutting_again():
+    from app.answering import ExtractiveAnswerer
+    from core.records import Hit, StoredChunk
+    from core.sentences import Sentence
+
+    text = "Police raided the compound on Monday. They freed 120 workers from it. Nobody was hurt."
+    # As stored: the first sentence, then the other two as one (cutting the text again would give three).
+    as_stored = (Sentence(100, 100, 137), Sentence(138, 138, 100 + len(text)))
+    chunk = StoredChunk(id="c", article_id="a", ordinal=0, text=text, start=100, end=100 + len(text),
+                        sentences=as_stored)
+    found = ExtractiveAnswerer(embedder=None).candidates([Hit(chunk, 1.0)])  # type: ignore[arg-type]
+    assert [(c.start, c.end) for c in found] == [(s.quote_start, s.end) for s in as_stored]
+    assert found[1].text == "They freed 120 workers from it. Nobody was hurt."
+
+
+def test_new_sentence_rules_are_a_new_index_signature_and_re_embed(ingestor, settings, monkeypatch):
+    """A change to where sentences are cut changes `SEGMENTATION_VERSION`, which is in every article's index
+    signature: the next ingest re-embeds instead of keeping vectors that belong to other cuts."""
+    from ingest.loaders import load_sources
+    from vectorstore import store as store_module
+
+    assert ingestor.run(load_sources([str(SEED)], settings)).added == 1
+    assert f"sentences {store_module.SEGMENTATION_VERSION} " in ingestor.store.index_signature
+    monkeypatch.setattr(store_module, "SEGMENTATION_VERSION", store_module.SEGMENTATION_VERSION + 1)
+    upgraded = ingestor.run(load_sources([str(SEED)], settings))
+    assert (upgraded.updated, upgraded.chunks_embedded > 0) == (1, True)
     again = ingestor.run(load_sources([str(SEED)], settings))
     assert (again.unchanged, again.chunks_embedded) == (1, 0)
