@@ -74,9 +74,18 @@ def answer_json(answer: "Answer", *, min_hits: int = 0) -> dict[str, Any]:
         ],
         "hits": [{"article_id": h.chunk.article_id, "chunk_id": h.chunk.id, "score": round(h.score, 6)}
                  for h in answer.hits],
+        "empty_store": answer.empty_store,
+        "fallback_reason": answer.fallback_reason or None,
+        "verification": [{"sentence": c.index, "text": c.text, "status": c.status} for c in answer.checks],
+        "window": {"since": _iso(answer.window.since), "until": _iso(answer.window.until),
+                   "outlets": list(answer.window.outlets)},
         "notes": answer.notes,
         "timings_ms": {k: round(v * 1000, 1) for k, v in answer.timings.items()},
     }
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def format_answer(answer: "Answer") -> str:
@@ -194,9 +203,8 @@ def _stream_answer(assistant: "Assistant", args: argparse.Namespace, out: TextIO
     sources = format_sources(answer)
     out.write(f"\n{sources}\n" if sources else "")
     out.flush()
-    for note in answer.notes:
-        if note.startswith("fallback:"):
-            print(f"note: {note}", file=sys.stderr)
+    if answer.fallback_reason:
+        print(f"note: fallback: extractive answer because {answer.fallback_reason}", file=sys.stderr)
 
 
 def _run_ui(args: argparse.Namespace) -> int:

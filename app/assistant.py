@@ -12,7 +12,7 @@ from app.answering import Answerer, answer_pieces, make_answerer
 from app.conversation import Turn, condense, trim_history
 from app.retrieval import Filters, Retriever
 from core.errors import NewsdeskError
-from core.records import Answer
+from core.records import Answer, SearchWindow
 from core.settings import Settings
 from core.text import strip_unprintable
 
@@ -73,7 +73,7 @@ class Assistant:
         if self.lexical.size == 0:
             yield EMPTY_STORE
             yield Answer(question=question, text=EMPTY_STORE, abstained=True, standalone_question=standalone,
-                         mode=self.answerer.name, notes=["empty store"])
+                         mode=self.answerer.name, notes=["empty store"], empty_store=True, window=window(filters))
             return
         retrieval = self.retriever.search(standalone, k=k, filters=filters)
         answered = time.perf_counter()
@@ -89,10 +89,17 @@ class Assistant:
             answer = self.answerer.answer(standalone, retrieval.hits)
             yield from answer_pieces(answer.text)
         assert answer is not None, "an answerer's stream must end with its Answer"
-        answer.question, answer.standalone_question = question, standalone
+        answer.question, answer.standalone_question, answer.window = question, standalone, window(filters)
         answer.timings = dict(retrieval.timings, answer=time.perf_counter() - answered,
                               total=time.perf_counter() - started)
         yield answer
+
+
+def window(filters: Filters | None) -> SearchWindow:
+    """The search window an answer reports for `filters`."""
+    if filters is None:
+        return SearchWindow()
+    return SearchWindow(since=filters.since, until=filters.until, outlets=filters.hosts)
 
 
 def check_question(question: str) -> str:

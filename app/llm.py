@@ -32,7 +32,7 @@ from app.answering import ExtractiveAnswerer, answer_pieces, chunk_sentences, re
 from app.conversation import Turn, condense
 from app.verify import NOTE_PREFIX, Verifier
 from core.errors import ConfigError
-from core.records import Answer, Hit
+from core.records import Answer, Hit, SentenceCheck
 from core.sentences import Sentence
 from core.text import normalize_answer
 from core.tokens import count_tokens
@@ -255,14 +255,17 @@ class LLMAnswerer:
         notes = [*checked.notes, f"{LLM_NOTE} {self.name} model answer before verification: {text}"]
         if checked.supported == 0:
             return self._fall_back(question, hits, "no sentence of the model's answer is supported by the "
-                                   "passage it cites", notes)
+                                   "passage it cites", notes, checked.checks)
         mode = f"{self.name}+corrected" if checked.changed else f"{self.name}+verified"
         return Answer(question=question, text=checked.text, citations=checked.citations, hits=list(hits), mode=mode,
-                      notes=notes)
+                      notes=notes, checks=checked.checks)
 
-    def _fall_back(self, question: str, hits: Sequence[Hit], reason: str, notes: Sequence[str] = ()) -> Answer:
+    def _fall_back(self, question: str, hits: Sequence[Hit], reason: str, notes: Sequence[str] = (),
+                   checks: Sequence[SentenceCheck] = ()) -> Answer:
         answer = self.fallback.answer(question, hits)
         answer.mode = FALLBACK_MODE
+        answer.fallback_reason = reason
+        answer.checks = list(checks)
         answer.notes = [f"fallback: extractive answer because {reason}", *notes, *answer.notes]
         return answer
 

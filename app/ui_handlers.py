@@ -278,7 +278,7 @@ class NewsdeskUI:
         self, question: str, answer: Answer, turn: int, messages: list[dict[str, str]], session: ChatSession,
         mode: str,
     ) -> tuple[Any, Any, Any]:
-        empty = "empty store" in answer.notes
+        empty = answer.empty_store
         body = render.sources_body(answer.citations, turn, self.article_text, abstained=answer.abstained,
                                    empty_store=empty)
         seconds = answer.timings.get("total", 0.0)

@@ -29,9 +29,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from core.records import Citation, Hit
+from core.records import Citation, Hit, SentenceCheck
 from core.sentences import sentence_spans
 from core.text import words
 from vectorstore.lexical import lexical_tokens
@@ -51,8 +51,8 @@ CONTEXT_CREDIT = 0.5
 """Credit for a word found only in the article title or the sentence before ("both sides" -> the two countries)."""
 
 NOTE_PREFIX = "verify:"
-"""Every verification note starts with this, then `sentence i <status>`; status is one of
-supported, corrected, unsupported (the per-sentence flags, since `Answer` has no field for them)."""
+"""Every verification note starts with this, then `sentence i <status>` (the same verdicts are typed in
+`Answer.checks`)."""
 
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
@@ -119,7 +119,7 @@ class Checked:
     """The verdict on one answer sentence."""
 
     claim: Claim
-    status: str
+    status: Literal["supported", "corrected", "unsupported"]
     """supported (as cited), corrected (citations removed or added), unsupported (dropped)."""
     evidence: list[tuple[int, "Candidate", Support]] = field(default_factory=list)
     """(passage number, passage sentence, support) for each citation kept."""
@@ -145,6 +145,11 @@ class Verification:
     @property
     def notes(self) -> list[str]:
         return [c.note for c in self.checked]
+
+    @property
+    def checks(self) -> list[SentenceCheck]:
+        """The verdicts as `Answer.checks` holds them."""
+        return [SentenceCheck(c.claim.index, c.claim.text, c.status, c.note) for c in self.checked]
 
 
 def split_claims(text: str) -> list[Claim]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Literal
 
 from core.sentences import Sentence
 
@@ -118,9 +119,31 @@ class Citation:
     chunk_id: str = ""
 
 
+@dataclass(frozen=True)
+class SearchWindow:
+    """What retrieval was limited to for an answer: published dates (inclusive) and outlets (hosts)."""
+
+    since: date | None = None
+    until: date | None = None
+    outlets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SentenceCheck:
+    """The verifier's verdict on one sentence of an LLM's answer (`app.verify`)."""
+
+    index: int
+    text: str
+    status: Literal["supported", "corrected", "unsupported"]
+    """supported as cited; corrected (citations removed or added); unsupported (dropped from the answer)."""
+    note: str = ""
+
+
 @dataclass
 class Answer:
-    """An answer whose sentences end with [n] markers resolving to `citations`."""
+    """An answer whose sentences end with [n] markers resolving to `citations`.
+
+    The typed fields say what happened; `notes` says it again in words, for people."""
 
     question: str
     text: str
@@ -129,5 +152,15 @@ class Answer:
     standalone_question: str = ""
     hits: list[Hit] = field(default_factory=list)
     mode: str = "extractive"
+    """The answerer and its outcome: "extractive", "openai+verified", "openai+corrected",
+    "extractive-fallback" (`app.llm`)."""
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    empty_store: bool = False
+    """Nothing has been ingested: the text says how to add articles."""
+    fallback_reason: str = ""
+    """Why an LLM's answer was replaced by the extractive one ("" when it was not)."""
+    checks: list[SentenceCheck] = field(default_factory=list)
+    """The verifier's verdict on each sentence of an LLM's answer (empty for an extractive one)."""
+    window: SearchWindow = field(default_factory=SearchWindow)
+    """What retrieval was limited to."""

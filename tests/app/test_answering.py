@@ -110,3 +110,11 @@ def test_question_checks(sample_assistant):
         sample_assistant.ask("   ")
     with pytest.raises(QuestionError, match="too long"):
         sample_assistant.ask("why " * 1000)
+
+
+def test_an_empty_store_says_how_to_add_articles(settings, embedder):
+    from app.assistant import EMPTY_STORE, build_assistant
+
+    answer = build_assistant(settings, embedder=embedder).ask("What did Korea agree to with Cambodia?")
+    assert answer.empty_store and answer.abstained and answer.text == EMPTY_STORE
+    assert "python -m ingest" in answer.text and "Library" in answer.text

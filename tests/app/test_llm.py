@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -184,6 +185,32 @@ def test_answer_without_any_supported_sentence_falls_back_to_extractive(server, 
                                "supported by the passage it cites")
     assert "50 police" not in answer.text and answer.citations
     _assert_exact(answer, store)
+
+
+def test_the_verdicts_are_typed_fields_of_the_answer(server, store, embedder):
+    """What the notes say in words, `Answer` holds as fields: the per-sentence checks, the fallback
+    reason, the search window; the CLI's JSON has them too."""
+    from app.__main__ import answer_json
+    from app.retrieval import Filters
+
+    server.script(reply("Both sides agreed to further deepen cooperation against cyber fraud ",
+                        cite("deepen cooperation"), ". South Korea will pay Cambodia 10 million dollars to fight "
+                        "fraud ", cite("deepen cooperation"), "."))
+    filters = Filters(since=date(2025, 11, 1), sources=("www.dnyxxg.com",))
+    answer = _assistant("openai", server.url, store, embedder).ask(QUESTION, filters=filters)
+    assert [(c.index, c.status) for c in answer.checks] == [(1, "supported"), (2, "unsupported")]
+    assert answer.checks[1].text.startswith("South Korea will pay Cambodia 10 million")
+    assert answer.fallback_reason == "" and not answer.empty_store
+    assert (answer.window.since, answer.window.until, answer.window.outlets) == (date(2025, 11, 1), None,
+                                                                                 ("dnyxxg.com",))
+    data = answer_json(answer)
+    assert [v["status"] for v in data["verification"]] == ["supported", "unsupported"]
+    assert data["window"] == {"since": "2025-11-01", "until": None, "outlets": ["dnyxxg.com"]}
+
+    server.script(reply("South Korea sent 50 police officers to Phnom Penh ", cite("deepen cooperation"), "."))
+    fell_back = _assistant("openai", server.url, store, embedder).ask(QUESTION)
+    assert fell_back.fallback_reason == "no sentence of the model's answer is supported by the passage it cites"
+    assert [c.status for c in fell_back.checks] == ["unsupported"]
 
 
 def test_model_saying_the_passages_do_not_answer_falls_back(server, store, embedder):
