@@ -10,8 +10,6 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, TextIO
 
-from core.errors import NewsdeskError
-
 if TYPE_CHECKING:
     from app.assistant import Assistant
     from app.retrieval import Filters
@@ -217,16 +215,11 @@ def _run_ui(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from core.entrypoint import configure, run
+
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return _run_ask(args) if args.command == "ask" else _run_ui(args)
-    except NewsdeskError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    configure(args.verbose)
+    return run(lambda: _run_ask(args) if args.command == "ask" else _run_ui(args))
 
 
 if __name__ == "__main__":

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from core.errors import ConfigError
+from core.markers import MARKER
 from core.records import Answer, Citation, Hit, StoredChunk
 from core.sentences import Sentence, sentences
-from core.text import words
+from core.text import names, words
 from vectorstore.lexical import lexical_tokens
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ class ExtractiveAnswerer:
         if not candidates:
             return []
         own = [set(lexical_tokens(c.text)) for c in candidates]
-        around = [set(lexical_tokens(" ".join(_names(c.context)))) for c in candidates]
+        around = [set(lexical_tokens(" ".join(names(c.context)))) for c in candidates]
         q_tokens = _idf_weighted(_weighted_tokens(question), [o | a for o, a in zip(own, around)])
         kind = answer_type(question)
         prior = [0.08 / math.sqrt(c.rank) + _type_bonus(kind, c.text) for c in candidates]
@@ -241,7 +242,7 @@ class ExtractiveAnswerer:
 def answer_pieces(text: str) -> Iterator[str]:
     """An answer's text in sentence-sized pieces, each ending after its citation, every character kept."""
     last = 0
-    for match in re.finditer(r"\[\d+\][.!?]?\s*", text):
+    for match in re.finditer(MARKER.pattern + r"[.!?]?\s*", text):
         yield text[last:match.end()]
         last = match.end()
     if last < len(text):
@@ -258,8 +259,8 @@ def abstention_text(question: str, any_hits: bool) -> str:
 
 def _citation(n: int, c: Candidate) -> Citation:
     chunk = c.hit.chunk
-    return Citation(n=n, article_id=chunk.article_id, title=chunk.title, url=chunk.url, source=chunk.source,
-                    published=chunk.published, quote=c.text, start=c.start, end=c.end, chunk_id=chunk.id)
+    return Citation(n=n, article_id=chunk.article_id, quote=c.text, start=c.start, end=c.end, chunk_id=chunk.id,
+                    **chunk.meta())
 
 
 def _weighted_tokens(question: str) -> dict[str, float]:
@@ -272,11 +273,6 @@ def _weighted_tokens(question: str) -> dict[str, float]:
             weight = 2.0 if word.lower() in capitalised or word.isdigit() else 1.0
             weights[stem] = max(weights.get(stem, 0.0), weight)
     return weights
-
-
-def _names(text: str) -> list[str]:
-    """Capitalised words not opening a sentence: the people, places and bodies a pronoun may stand for."""
-    return [w for w in re.findall(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'-]+", text, flags=re.MULTILINE)]
 
 
 def _idf_weighted(question: dict[str, float], pool: list[set[str]]) -> dict[str, float]:

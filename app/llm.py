@@ -32,6 +32,7 @@ from app.answering import ExtractiveAnswerer, answer_pieces, chunk_sentences, re
 from app.conversation import Turn, condense
 from app.verify import NOTE_PREFIX, Verifier
 from core.errors import ConfigError
+from core.markers import without_markers
 from core.records import Answer, Hit, SentenceCheck
 from core.sentences import Sentence
 from core.text import normalize_answer
@@ -59,7 +60,6 @@ FALLBACK_MODE = "extractive-fallback"
 
 _ANGLE = str.maketrans({"<": "\u2039", ">": "\u203a"})
 _ATTR = str.maketrans({"<": "\u2039", ">": "\u203a", '"': "'", "\n": " ", "\r": " "})
-_MARKER = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
 
 
 def neutralise(text: str) -> str:
@@ -123,7 +123,7 @@ def _render_history(history: Sequence[Turn]) -> str:
     for turn in history:
         lines.append(f"User: {neutralise(turn.question)}")
         if turn.answer:
-            answer = " ".join(_MARKER.sub("", turn.answer).split())
+            answer = " ".join(without_markers(turn.answer).split())
             lines.append(f"Assistant: {neutralise(answer[:600])}")
     return "\n".join(lines)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from html import escape
 
+from core.markers import LINK_MARKER
 from core.records import ArticleInfo, Citation
 from ingest.gate import UPLOAD_PREFIX
 
@@ -25,7 +26,6 @@ CHOICE_CHARS = 60
 """Titles longer than this are shortened in the article picker."""
 
 _SAFE_URL = re.compile(r"^https?://[^\s\x00-\x1f\x7f\"'<>`\\]+$", re.IGNORECASE)
-_MARKER = re.compile(r"\[(\d{1,3})\]")
 _CODE = re.compile(r"`([^`\n]{1,200})`")
 _DOT = " \u00b7 "
 
@@ -85,7 +85,7 @@ def answer_html(
         title = escape(f"Source {n}: {titles.get(n, '')}".rstrip(": "), quote=True)
         return f'<a class="nd-cite" href="#{source_anchor(turn, n)}" title="{title}">[{n}]</a>'
 
-    body = _CODE.sub(r"<code>\1</code>", _MARKER.sub(marker, escape(text, quote=False)))
+    body = _CODE.sub(r"<code>\1</code>", LINK_MARKER.sub(marker, escape(text, quote=False)))
     if pending:
         body += '<span class="nd-typing" aria-label="answering">\u2026</span>'
     if abstained:

@@ -31,9 +31,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
+from core.markers import MARKER, cited
 from core.records import Citation, Hit, SentenceCheck
 from core.sentences import sentence_spans
-from core.text import words
+from core.text import names, words
 from vectorstore.lexical import lexical_tokens
 
 if TYPE_CHECKING:
@@ -54,8 +55,8 @@ NOTE_PREFIX = "verify:"
 """Every verification note starts with this, then `sentence i <status>` (the same verdicts are typed in
 `Answer.checks`)."""
 
-_MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
+_MARKERS = re.compile(r"\s*" + MARKER.pattern)
+_LEADING_MARKERS = re.compile(rf"^(?:\s*{MARKER.pattern})+")
 _NEGATION = re.compile(r"\b(?:not|no|never|none|nor|neither|cannot|without)\b|n['\u2019]t\b", re.IGNORECASE)
 NEGATION_SCOPE_WORDS = 4
 MIN_CLAUSE_WORDS = 4
@@ -71,7 +72,6 @@ _INSTRUCTIONS = re.compile(
     r"\b(?:to|for)\s+(?:any|every|all|each)\s+(?:questions?|quer(?:y|ies)|prompts?)\b",
     re.IGNORECASE,
 )
-_NAME = re.compile(r"\b[A-Z][\w'\u2019-]*")
 _NUMBER_WORDS = {
     w: str(i) for i, w in enumerate(
         "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
@@ -167,10 +167,10 @@ def split_claims(text: str) -> list[Claim]:
     claims = []
     for index, parts in enumerate(pieces, start=1):
         raw = " ".join(parts)
-        cited = [int(n) for m in _MARKERS.finditer(raw) for n in re.split(r"[,;]", m.group(1))]
+        numbers = [n for m in _MARKERS.finditer(raw) for n in cited(m.group(1))]
         bare = " ".join(_MARKERS.sub("", raw).split())
         bare = re.sub(r"\s+([.,;:!?])", r"\1", bare)
-        claims.append(Claim(index, bare, tuple(dict.fromkeys(cited))))
+        claims.append(Claim(index, bare, tuple(dict.fromkeys(numbers))))
     return claims
 
 
@@ -212,13 +212,8 @@ def _numbers(text: str) -> set[str]:
 
 
 def _names(text: str) -> set[str]:
-    """Capitalised words that are not the first word of the sentence (those may be ordinary words)."""
-    names = set()
-    for m in _NAME.finditer(text):
-        if m.start() == 0 or text[: m.start()].rstrip().endswith((".", "!", "?", ":", '"', "\u201c")):
-            continue
-        names.update(words(re.sub(r"['\u2019]s?$", "", m.group(0))))
-    return names
+    """The words of the names in `text` (`core.text.names`), lower case, without a possessive "'s"."""
+    return {w for name in names(text) for w in words(re.sub(r"['\u2019]s?$", "", name))}
 
 
 def _prefix_found(name: str, vocabulary: set[str]) -> bool:
@@ -386,10 +381,9 @@ class Verifier:
                 key = (chunk.article_id, sentence.start, sentence.end)
                 if key not in number:
                     number[key] = len(citations) + 1
-                    citations.append(Citation(
-                        n=number[key], article_id=chunk.article_id, title=chunk.title, url=chunk.url,
-                        source=chunk.source, published=chunk.published, quote=sentence.text, start=sentence.start,
-                        end=sentence.end, chunk_id=chunk.id))
+                    citations.append(Citation(n=number[key], article_id=chunk.article_id, quote=sentence.text,
+                                              start=sentence.start, end=sentence.end, chunk_id=chunk.id,
+                                              **chunk.meta()))
                 if number[key] not in markers:
                     markers.append(number[key])
             body = item.claim.text

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_BENCHMARK = Path("/work/shared/benchmarks/realtimeqa-dev")
+DEFAULT_BENCHMARK = ROOT.parent / "shared" / "benchmarks" / "realtimeqa-dev"
+"""The public benchmark beside the checkout (`../shared`, as on the team's machines and in CI); pass
+--articles/--questions for one elsewhere."""
 DEFAULT_ARTICLES = DEFAULT_BENCHMARK / "articles.jsonl"
 DEFAULT_QUESTIONS = DEFAULT_BENCHMARK / "questions.jsonl"
 DEFAULT_CACHE = ROOT / "bench" / ".cache"

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -107,11 +105,10 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], Callable[[dict[str, 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from core.entrypoint import configure
+
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    configure(args.verbose)
     for path, name in ((args.articles, "--articles"), (args.questions, "--questions")):
         needed = name == "--articles" and args.command != "load" or args.command in ("query", "scale", "server")
         if needed and not path.is_file():

@@ -106,10 +106,8 @@ def embedded_texts(articles: list["Article"], settings: "Settings", embedder: "E
 
 
 def close_store(store: "ArticleStore") -> None:
-    # ArticleStore has no close(); release Chroma's cached system so temp stores do not pile up in memory.
-    client = getattr(store, "_client", None)
-    if client is not None and hasattr(client, "close"):
-        client.close()
+    """Release Chroma's cached system, so temporary stores do not pile up in memory."""
+    store.close()
 
 
 def ingest_once(loaded: list["Loaded"], store_dir: Path, embedder: "Embedder") -> IngestRun:

@@ -302,7 +302,8 @@ def to_markdown(r: dict[str, Any]) -> str:
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--worker"]:
-        logging.basicConfig(level=logging.WARNING)
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from core.entrypoint import configure
+
+        configure()
         sys.exit(worker_main())
     sys.exit("usage: python -m bench server   (python -m bench.server --worker is the benchmark's own worker)")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from core.sentences import Sentence
 
@@ -20,16 +20,28 @@ def date_to_int(value: date | None) -> int:
     return value.year * 10000 + value.month * 100 + value.day if value else 0
 
 
+@dataclass(frozen=True, kw_only=True)
+class ArticleMeta:
+    """What every record of an article carries about it: `Article`, `ArticleInfo`, `StoredChunk` and
+    `Citation` share these fields, so they pass from one record to the next in one step (`meta()`)."""
+
+    title: str = ""
+    url: str = ""
+    source: str = ""
+    """The outlet, as the article names it ("Southeast Asia Information Port News (www.dnyxxg.com)")."""
+    published: date | None = None
+
+    def meta(self) -> dict[str, Any]:
+        """These fields by name, to build another record of the same article: `Citation(..., **chunk.meta())`."""
+        return {f.name: getattr(self, f.name) for f in fields(ArticleMeta)}
+
+
 @dataclass(frozen=True)
-class Article:
+class Article(ArticleMeta):
     """One cleaned article. `id` is the canonical URL when known, else `file://` + normalised path."""
 
     id: str
     text: str
-    title: str = ""
-    url: str = ""
-    source: str = ""
-    published: date | None = None
     author: str = ""
     origin: str = ""
     """Where it was loaded from: a file path (for --prune), a feed or a URL."""
@@ -54,14 +66,10 @@ class Chunk:
 
 
 @dataclass(frozen=True)
-class ArticleInfo:
+class ArticleInfo(ArticleMeta):
     """What the store knows about an ingested article, without its chunks."""
 
     id: str
-    title: str
-    url: str
-    source: str
-    published: date | None
     content_hash: str
     chunks: int
     origin: str = ""
@@ -69,7 +77,7 @@ class ArticleInfo:
 
 
 @dataclass(frozen=True)
-class StoredChunk:
+class StoredChunk(ArticleMeta):
     """A chunk as read back from the store, with its article's metadata."""
 
     id: str
@@ -78,10 +86,6 @@ class StoredChunk:
     text: str
     start: int
     end: int
-    title: str = ""
-    url: str = ""
-    source: str = ""
-    published: date | None = None
     content_hash: str = ""
     host: str = ""
     sentence_vectors: str = field(default="", repr=False, compare=False)
@@ -104,15 +108,11 @@ class Hit:
 
 
 @dataclass(frozen=True)
-class Citation:
+class Citation(ArticleMeta):
     """Citation [n]: the exact sentence `quote == article.text[start:end]`."""
 
     n: int
     article_id: str
-    title: str
-    url: str
-    source: str
-    published: date | None
     quote: str
     start: int
     end: int

@@ -61,6 +61,22 @@ def normalize_answer(text: str) -> str:
     return " ".join(text.split())
 
 
+_NAME = re.compile(r"\b[A-Z][\w'\u2019-]*")
+_OPENERS = (".", "!", "?", ":", '"', "\u201c")
+
+
+def names(text: str) -> list[str]:
+    """Capitalised words that do not open a sentence or a line (those may be ordinary words): the people,
+    places and bodies a text names, and a pronoun in the next sentence may stand for."""
+    found = []
+    for m in _NAME.finditer(text):
+        before = text[max(0, m.start() - 40):m.start()].rstrip(" \t")  # bounded: linear on long text
+        if m.start() == 0 or not before or before.endswith(("\n", *_OPENERS)):
+            continue
+        found.append(m.group(0))
+    return found
+
+
 _HOST_IN_PARENS = re.compile(r"\(((?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)+)\)", re.IGNORECASE)
 
 

@@ -22,8 +22,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from core.errors import NewsdeskError
-
 logger = logging.getLogger("evaluation")
 
 QUALITY_ROWS = (
@@ -219,17 +217,18 @@ def _save(out: Path, results: dict[str, Any]) -> dict | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from core.entrypoint import configure, run
+
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    configure(args.verbose)
     if not args.articles and not args.configured_store:
         raise SystemExit("error: give --articles (or --configured-store to use the configured store as it is)")
-    try:
-        with tempfile.TemporaryDirectory(prefix="newsdesk-eval-") as scratch:
-            results = _run(args, Path(scratch))
-    except NewsdeskError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    return run(lambda: _evaluate(args))
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="newsdesk-eval-") as scratch:
+        results = _run(args, Path(scratch))
     previous = _save(args.out, results)
     previous_summary = previous.get("ours") if previous else None
     write_chart(args.out / "chart.png", results["ours"], results["baseline"], previous_summary, args.k, args.depth)

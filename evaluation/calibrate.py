@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import NewsdeskError
 from evaluation import metrics
 from evaluation.runner import Question, answer_all, eval_settings, ingest, load_questions
 
@@ -206,21 +205,22 @@ def datasets(args: argparse.Namespace) -> list[DataSet]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from core.entrypoint import configure, run
+
+    args = _parser().parse_args(argv)
+    configure(args.verbose)
+    return run(lambda: _calibrate(args))
+
+
+def _calibrate(args: argparse.Namespace) -> int:
     from app.answering import DEFAULT_ABSTAIN_THRESHOLD
     from vectorstore.embedding import Embedder
 
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
     embedder = Embedder()
     samples: list[Sample] = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="newsdesk-calibrate-") as scratch:
-            for dataset in datasets(args):
-                samples.extend(collect(dataset, args.store or Path(scratch), embedder))
-    except NewsdeskError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    with tempfile.TemporaryDirectory(prefix="newsdesk-calibrate-") as scratch:
+        for dataset in datasets(args):
+            samples.extend(collect(dataset, args.store or Path(scratch), embedder))
     chosen = choose_threshold(samples)
     current = rates(samples, DEFAULT_ABSTAIN_THRESHOLD)
     print(case_summary(samples) + "\n")

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from core.markers import MARKER, cited
 from core.sentences import sentence_spans
 from core.text import content_words, normalize_answer
 
@@ -21,8 +22,7 @@ DEFAULT_MIN_OVERLAP = 0.5
 Similarity = Callable[[str, str], float]
 """Cosine similarity of two texts (an embedding model behind it)."""
 
-_MARKERS = re.compile(r"(?:\s*\[\d+\])+[.!?]?")
-_NUMBER = re.compile(r"\[(\d+)\]")
+_MARKERS = re.compile(rf"(?:\s*{MARKER.pattern})+[.!?]?")
 
 
 # -- retrieval -------------------------------------------------------------------------------------
@@ -92,7 +92,8 @@ def answer_sentences(answer: str) -> list[AnswerSentence]:
     out: list[AnswerSentence] = []
     last = 0
     for run in _MARKERS.finditer(answer):
-        out.extend(_sentences(answer[last:run.start()], tuple(int(n) for n in _NUMBER.findall(run.group()))))
+        numbers = tuple(n for m in MARKER.finditer(run.group()) for n in cited(m.group(1)))
+        out.extend(_sentences(answer[last:run.start()], numbers))
         last = run.end()
     out.extend(_sentences(answer[last:], ()))
     return out

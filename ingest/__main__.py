@@ -9,8 +9,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.errors import NewsdeskError
-
 logger = logging.getLogger("ingest")
 
 SUBCOMMANDS = ("list", "delete", "stats")
@@ -102,20 +100,15 @@ def _run_admin(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from core.entrypoint import configure, run
+
     argv = list(sys.argv[1:] if argv is None else argv)
     admin = bool(argv) and argv[0] in SUBCOMMANDS
     # Intermixed: `--jsonl a.jsonl file.html` gives the file to SOURCE, not an "unrecognized arguments" error.
     args = _admin_parser().parse_args(argv) if admin else _ingest_parser().parse_intermixed_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return _run_admin(args) if admin else _run_ingest(args)
-    except NewsdeskError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: the next run finishes or undoes any article left half-written", file=sys.stderr)
-        return 130
+    configure(args.verbose)
+    return run(lambda: _run_admin(args) if admin else _run_ingest(args),
+               interrupted="interrupted: the next run finishes or undoes any article left half-written")
 
 
 if __name__ == "__main__":

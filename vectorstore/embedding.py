@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -53,15 +52,10 @@ class Embedder:
 
     @cached_property
     def model(self) -> "SentenceTransformer":
-        # Never reach a model hub: this product runs on offline machines.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # Offline and quiet (no model hub, no weight-loading bar) by the entry points' environment
+        # (`core.entrypoint.OFFLINE`); the packaged default is a local path in any case.
         from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
 
-        # Users see our own progress and errors, not a weight-loading bar or tokenizer length warnings.
-        transformers_logging.disable_progress_bar()
-        transformers_logging.set_verbosity_error()
         path = resolve_model(self.model_name)
         try:
             model = SentenceTransformer(path, device=self.device)
@@ -93,7 +87,9 @@ class Embedder:
 
     @cached_property
     def _fast_tokenizer(self) -> Any:
-        backend = getattr(self.model.tokenizer, "_tokenizer", None)
+        """A copy of the model's Rust tokenizer (`tokenizers.Tokenizer`, through transformers' public
+        `backend_tokenizer`), or None for a tokenizer without one (then the slower wrapper is used)."""
+        backend = getattr(self.model.tokenizer, "backend_tokenizer", None)
         if backend is None or not hasattr(backend, "encode_batch"):
             return None
         backend = backend.__class__.from_str(backend.to_str())  # a private copy: no truncation or padding

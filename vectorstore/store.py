@@ -39,7 +39,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from core.errors import StoreUnavailable
-from core.records import Article, ArticleInfo, Chunk, StoredChunk, date_to_int
+from core.records import Article, ArticleInfo, ArticleMeta, Chunk, StoredChunk, date_to_int
 from core.sentences import SEGMENTATION_VERSION, pack_sentences, unpack_sentences
 from core.settings import Settings
 from core.text import source_host
@@ -294,13 +294,17 @@ class ArticleStore:
         """Another process wrote: a fresh local client, since the old one's vector index never sees that write."""
         with self._gate.reopen():
             seen = self._seen_generation
-            try:
-                self._client.close()
-            except Exception:  # a client that cannot close cleanly is dropped all the same
-                logger.debug("closing the Chroma client of %s failed", self.location, exc_info=True)
+            self.close()
             self._open()
             self._seen_generation = seen
         logger.debug("reopened %s after a change by another process", self.location)
+
+    def close(self) -> None:
+        """Release the Chroma client (and the memory Chroma caches for it); the store is not used after."""
+        try:
+            self._client.close()
+        except Exception:  # a client that cannot close cleanly is dropped all the same
+            logger.debug("closing the Chroma client of %s failed", self.location, exc_info=True)
 
     def _bump_generation(self) -> None:
         token = uuid.uuid4().hex
@@ -577,22 +581,25 @@ class ArticleStore:
                        metadatas=metas[i:j], embeddings=vectors[i:j])
 
 
+def _meta_fields(meta: ArticleMeta) -> dict[str, Any]:
+    """An article's shared metadata as Chroma stores it (dates as text, and as YYYYMMDD for range filters)."""
+    return {"title": meta.title, "url": meta.url, "source": meta.source,
+            "published": meta.published.isoformat() if meta.published else "",
+            "published_int": date_to_int(meta.published)}
+
+
+def _meta_from(stored: dict[str, Any]) -> dict[str, Any]:
+    """`ArticleMeta`'s fields from what `_meta_fields` stored."""
+    return {"title": stored.get("title", ""), "url": stored.get("url", ""), "source": stored.get("source", ""),
+            "published": _parse_date(stored.get("published", ""))}
+
+
 def _article_meta(article: Article) -> dict[str, Any]:
-    return {
-        "title": article.title,
-        "url": article.url,
-        "source": article.source,
-        "published": article.published.isoformat() if article.published else "",
-        "published_int": date_to_int(article.published),
-        "author": article.author,
-        "origin": article.origin,
-    }
+    return dict(_meta_fields(article), author=article.author, origin=article.origin)
 
 
 def _chunk_meta(article: Article) -> dict[str, Any]:
-    meta = _article_meta(article)
-    del meta["author"], meta["origin"]
-    return dict(meta, article_id=article.id, content_hash=article.content_hash,
+    return dict(_meta_fields(article), article_id=article.id, content_hash=article.content_hash,
                 host=source_host(article.source, article.url))
 
 
@@ -601,19 +608,16 @@ def _meta_only(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _info(record: dict[str, Any]) -> ArticleInfo:
-    return ArticleInfo(
-        id=record["id"], title=record.get("title", ""), url=record.get("url", ""), source=record.get("source", ""),
-        published=_parse_date(record.get("published", "")), content_hash=record.get("content_hash", ""),
-        chunks=int(record.get("chunks", 0)), origin=record.get("origin", ""), author=record.get("author", ""),
-    )
+    return ArticleInfo(id=record["id"], content_hash=record.get("content_hash", ""),
+                       chunks=int(record.get("chunks", 0)), origin=record.get("origin", ""),
+                       author=record.get("author", ""), **_meta_from(record))
 
 
 def stored_chunk(cid: str, text: str, meta: dict[str, Any]) -> StoredChunk:
     """A chunk read back from Chroma."""
     return StoredChunk(
         id=cid, article_id=meta["article_id"], ordinal=int(meta["ordinal"]), text=text, start=int(meta["start"]),
-        end=int(meta["end"]), title=meta.get("title", ""), url=meta.get("url", ""), source=meta.get("source", ""),
-        published=_parse_date(meta.get("published", "")), content_hash=meta.get("content_hash", ""),
-        host=meta.get("host", ""), sentence_vectors=meta.get("sentence_vectors", ""),
-        sentences=tuple(unpack_sentences(meta.get("sentences", ""), offset=int(meta["start"]))),
+        end=int(meta["end"]), content_hash=meta.get("content_hash", ""), host=meta.get("host", ""),
+        sentence_vectors=meta.get("sentence_vectors", ""),
+        sentences=tuple(unpack_sentences(meta.get("sentences", ""), offset=int(meta["start"]))), **_meta_from(meta),
     )
