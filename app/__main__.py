@@ -6,14 +6,17 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, TextIO
+
+from app.export import FORMATS
 
 if TYPE_CHECKING:
     from app.assistant import Assistant
     from app.retrieval import Filters
     from core.records import Answer
+    from core.settings import Settings
 
 logger = logging.getLogger("app")
 
@@ -37,13 +40,19 @@ def _parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer a question (or a batch) on the command line")
     ask.add_argument("question", nargs="?", help="the question")
     ask.add_argument("--batch", metavar="QUESTIONS.jsonl", help='answer lines {"id","question"}; write JSON lines')
-    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument("--format", choices=FORMATS, default="text",
+                     help="text (default), markdown, json or csv (one row per citation)")
+    ask.add_argument("--json", action="store_true", help="the same as --format json")
     ask.add_argument("--since", type=_date, metavar="DATE", help="only articles published on or after DATE")
     ask.add_argument("--until", type=_date, metavar="DATE", help="only articles published on or before DATE")
     ask.add_argument("--source", action="append", default=[], metavar="HOST", help="only this outlet (repeatable)")
     ask.add_argument("--k", type=int, metavar="N", help="number of passages to retrieve")
     ask.add_argument("--llm", choices=("extractive", "openai", "ollama"),
                      help="answer backend (default NEWSDESK_LLM, else extractive); see docs/llm.md")
+    where = ask.add_mutually_exclusive_group()
+    where.add_argument("--server", metavar="URL", help="ask the Newsdesk server at URL (its JSON API)")
+    where.add_argument("--standalone", action="store_true",
+                       help="answer in this process even when a server serves the same store")
     ask.add_argument("-v", "--verbose", action="store_true", help="log details")
     _ui_args(p)
     return p
@@ -54,36 +63,6 @@ def _ui_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=argparse.SUPPRESS, help="port (default 7860, or the next free)")
     p.add_argument("--no-seed", action="store_true", default=argparse.SUPPRESS,
                    help="do not ingest the bundled sample articles into an empty store")
-
-
-def answer_json(answer: "Answer", *, min_hits: int = 0) -> dict[str, Any]:
-    """The JSON shape of an answer (also one line of `ask --batch`)."""
-    return {
-        "question": answer.question,
-        "standalone_question": answer.standalone_question,
-        "answer": answer.text,
-        "abstained": answer.abstained,
-        "mode": answer.mode,
-        "citations": [
-            {"n": c.n, "article_id": c.article_id, "title": c.title, "url": c.url, "source": c.source,
-             "published": c.published.isoformat() if c.published else None, "quote": c.quote,
-             "start": c.start, "end": c.end}
-            for c in answer.citations
-        ],
-        "hits": [{"article_id": h.chunk.article_id, "chunk_id": h.chunk.id, "score": round(h.score, 6)}
-                 for h in answer.hits],
-        "empty_store": answer.empty_store,
-        "fallback_reason": answer.fallback_reason or None,
-        "verification": [{"sentence": c.index, "text": c.text, "status": c.status} for c in answer.checks],
-        "window": {"since": _iso(answer.window.since), "until": _iso(answer.window.until),
-                   "outlets": list(answer.window.outlets)},
-        "notes": answer.notes,
-        "timings_ms": {k: round(v * 1000, 1) for k, v in answer.timings.items()},
-    }
-
-
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def format_answer(answer: "Answer") -> str:
@@ -136,19 +115,22 @@ def _batch_questions(path: str) -> Iterator[tuple[str, str | None, str | None]]:
             yield strip_unprintable(str(row.get("id", number))), strip_unprintable(row["question"]), None
 
 
-def _run_batch(assistant: "Assistant", args: argparse.Namespace, out: TextIO) -> int:
+Asker = Callable[[str, int | None], dict[str, Any]]
+"""Answers (question, k) with the JSON of an answer: in this process, or by a server."""
+
+
+def _run_batch(ask: Asker, default_k: int, args: argparse.Namespace, out: TextIO) -> int:
     """One JSON line per question line; a line that cannot be asked (not JSON, no question, empty, too
     long) gets an error row and the rest go on: exit 1 when any had one. A store or model that fails stops
     the batch (exit 2): every later question would fail the same way."""
     from app.assistant import QuestionError
 
-    k = max(args.k or assistant.settings.top_k, BATCH_MIN_HITS)
-    filters = _filters(args)
+    k = max(args.k or default_k, BATCH_MIN_HITS)
     failed = 0
     for qid, question, error in _batch_questions(args.batch):
         if question is not None:
             try:
-                row = {"id": qid, **answer_json(assistant.ask(question, filters=filters, k=k))}
+                row = {"id": qid, **ask(question, k)}
             except QuestionError as e:
                 error = str(e)
         if error is not None:
@@ -160,23 +142,74 @@ def _run_batch(assistant: "Assistant", args: argparse.Namespace, out: TextIO) ->
     return 1 if failed else 0
 
 
+def _server_for(args: argparse.Namespace, settings: "Settings") -> str | None:
+    """The server to ask: `--server URL`, else one running on this store (none with `--standalone`)."""
+    from app.client import running_server
+
+    if args.server:
+        return args.server
+    return None if args.standalone else running_server(settings)
+
+
 def _run_ask(args: argparse.Namespace) -> int:
-    from app.assistant import build_assistant
     from core.settings import get_settings
 
     if not args.question and not args.batch:
         raise SystemExit("error: give a QUESTION or --batch FILE")
+    if args.json:
+        args.format = "json"
+    filters = _filters(args)
     settings = get_settings()
+    server = _server_for(args, settings)
+    if server is not None:
+        code = _ask_remote(server, args, settings, filters)
+        if code is not None:
+            return code
     if args.llm:
         settings = settings.model_copy(update={"llm": args.llm})
+    return _ask_here(args, settings, filters)
+
+
+def _ask_remote(server: str, args: argparse.Namespace, settings: "Settings", filters: "Filters") -> int | None:
+    """Ask `server`; None when a server found in the store folder cannot be reached (the caller answers
+    itself). A server named with --server that fails is an error."""
+    from app.client import ServerError, ask_server
+    from app.export import answer_from_json, render
+
+    def ask(question: str, k: int | None) -> dict[str, Any]:
+        return ask_server(server, settings, question, since=filters.since, until=filters.until,
+                          sources=filters.sources, k=k, mode=args.llm)
+
+    try:
+        if args.batch:
+            return _run_batch(ask, settings.top_k, args, sys.stdout)
+        data = ask(args.question, args.k)
+    except ServerError as e:
+        if args.server:
+            raise
+        print(f"note: {e}; answering here instead", file=sys.stderr)
+        return None
+    if args.format == "json":
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    elif args.format == "text":
+        print(format_answer(answer_from_json(data)))
+    else:
+        sys.stdout.write(render(answer_from_json(data), args.format))
+    return 0
+
+
+def _ask_here(args: argparse.Namespace, settings: "Settings", filters: "Filters") -> int:
+    from app.assistant import build_assistant
+    from app.export import answer_json, render
+
     assistant = build_assistant(settings)
     if args.batch:
-        return _run_batch(assistant, args, sys.stdout)
-    if args.json:
-        answer = assistant.ask(args.question, filters=_filters(args), k=args.k)
-        print(json.dumps(answer_json(answer), ensure_ascii=False, indent=2))
+        return _run_batch(lambda q, k: answer_json(assistant.ask(q, filters=filters, k=k)), settings.top_k,
+                          args, sys.stdout)
+    if args.format == "text":
+        _stream_answer(assistant, args, sys.stdout)
         return 0
-    _stream_answer(assistant, args, sys.stdout)
+    sys.stdout.write(render(assistant.ask(args.question, filters=filters, k=args.k), args.format))
     return 0
 
 

@@ -21,16 +21,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_PORT = 7860
 SESSION_CAPACITY = 1000
 """Browser sessions whose state the server keeps (least recently used dropped first). Gradio keeps
 every session, closed or not, up to 10,000 by default (docs/reliability.md, Load)."""
-
-
-def auth_pair(settings: Settings) -> tuple[str, str] | None:
-    if not settings.auth:
-        return None
-    user, _, password = settings.auth.partition(":")
-    return user, password
 
 
 def seed_store(assistant: "Assistant", settings: Settings) -> str | None:
@@ -119,34 +113,66 @@ def _say(message: str) -> None:
     print(f"Newsdesk QA: {message}", flush=True)
 
 
+def free_port(host: str, first: int = DEFAULT_PORT, tries: int = 100) -> int:
+    """The first port from `first` on that `host` can listen on (Gradio's choice when none is given)."""
+    for port in range(first, first + tries):
+        try:
+            _check_port(host, port)
+            return port
+        except ConfigError:
+            continue
+    raise ConfigError(f"no free port in {first}-{first + tries - 1} on {host}; choose one with --port")
+
+
+def local_url(host: str, port: int) -> str:
+    """The address to print and to record for the CLI: a wildcard interface is reached on loopback."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
 def launch(settings: Settings, *, host: str = "127.0.0.1", port: int | None = None, seed: bool = True) -> int:
-    """Serve the UI until Ctrl-C; returns the exit code."""
-    from app.ui import build_ui, launch_options
+    """Serve the page and the APIs (`app.web`) with uvicorn until Ctrl-C or SIGTERM; returns the exit code."""
+    import signal
+    import threading
+
+    import uvicorn
+
+    from app.client import ServerRecord
+    from app.web import build_web_app
 
     host = host or "127.0.0.1"
+    port = port if port is not None else free_port(host)
     assistant = prepare(settings, host=host, port=port, seed=seed)
-    demo = build_ui(assistant, settings)
-    demo.queue(default_concurrency_limit=4)
-    try:
-        _, url, _ = demo.launch(
-            server_name=host, server_port=port, auth=auth_pair(settings),
-            auth_message="Newsdesk QA: sign in" if settings.auth else None, prevent_thread_lock=True,
-            state_session_capacity=SESSION_CAPACITY,
-            quiet=True, show_error=False, ssr_mode=False, share=False, footer_links=[],
-            **launch_options(settings),
-        )
-    except OSError as e:
-        raise ConfigError(f"cannot serve on {host}:{port or 'the default port'}: {e} (choose another with --port)"
-                          ) from e
-    reaper = SessionReaper(demo.state_holder, idle_after=settings.session_idle_minutes * 60,
+    web = build_web_app(assistant, settings, host=host, session_capacity=SESSION_CAPACITY)
+    server = uvicorn.Server(uvicorn.Config(web.app, host=host, port=port, log_level="warning", access_log=False,
+                                           lifespan="on", timeout_graceful_shutdown=5, log_config=None))
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise ConfigError(f"cannot serve on {host}:{port} (the log above says why; choose another with --port)")
+        time.sleep(0.05)
+    url = local_url(host, port)
+    record = ServerRecord.for_server(url, settings)
+    record.write(settings)
+    reaper = SessionReaper(web.demo.state_holder, idle_after=settings.session_idle_minutes * 60,
                            trim_every=settings.heap_trim_seconds).start()
-    print(f"Newsdesk QA is running on {url.rstrip('/')}/  (Ctrl-C to stop)", flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)
+    print(f"Newsdesk QA is running on {url}/  (Ctrl-C to stop; API docs at {url}/docs)", flush=True)
     try:
-        while True:
-            time.sleep(0.5)
+        while thread.is_alive():
+            thread.join(0.5)
     except KeyboardInterrupt:
         print("\nNewsdesk QA: stopping.", flush=True)
     finally:
+        record.remove(settings)
         reaper.stop()
-        demo.close()
+        server.should_exit = True
+        thread.join(10)
+        web.demo.close()
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops the server as Ctrl-C does (the server record is removed, sessions are closed)."""
+    raise KeyboardInterrupt

@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app import ui_render as render
-from app.ui_handlers import CHAT_INPUTS, ChatSession, LibraryView, NewsdeskUI, article_choices, outlet_choices
+from app.ui_handlers import (
+    CHAT_INPUTS,
+    EXPORT_FORMATS,
+    ChatSession,
+    LibraryView,
+    NewsdeskUI,
+    article_choices,
+    outlet_choices,
+)
 from core.records import ArticleInfo
 from core.settings import Settings
 from ingest.loaders import SUPPORTED_EXTENSIONS
@@ -51,6 +59,7 @@ class ChatTab:
     mode: Any
     sources: Any
     session: Any
+    exports: list[Any]
 
     @property
     def inputs(self) -> list[Any]:
@@ -77,6 +86,7 @@ class LibraryTab:
     feeds: Any
     ingest: Any
     report: Any
+    watched: Any
 
 
 @dataclass
@@ -89,6 +99,7 @@ class Views:
     picker: Any
     preview: Any
     outlets: Any
+    watched: Any
 
     @property
     def outputs(self) -> list[Any]:
@@ -120,11 +131,11 @@ def _short(title: str, limit: int = 60) -> str:
     return title if len(title) <= limit else title[:limit].rsplit(" ", 1)[0] + "\u2026"
 
 
-def build_ui(assistant: "Assistant", settings: Settings) -> "gr.Blocks":
+def build_ui(assistant: "Assistant", settings: Settings, ui: NewsdeskUI | None = None) -> "gr.Blocks":
     """The Blocks app (theme, CSS and the citation-click script are passed at launch: `launch_options`)."""
     import gradio as gr
 
-    ui = NewsdeskUI(assistant, settings)
+    ui = ui or NewsdeskUI(assistant, settings)
     articles = ui.articles()
     with gr.Blocks(title="Newsdesk QA", analytics_enabled=False) as demo:
         header = gr.HTML(render.header(len(articles), sum(a.chunks for a in articles)), js_on_load=None)
@@ -134,7 +145,7 @@ def build_ui(assistant: "Assistant", settings: Settings) -> "gr.Blocks":
             with gr.Tab("Library", id="library"):
                 library = _library_tab(settings, articles)
         views = Views(header=header, chatbot=chat.chatbot, table=library.table, picker=library.picker,
-                      preview=library.preview, outlets=chat.outlets)
+                      preview=library.preview, outlets=chat.outlets, watched=library.watched)
         _wire_chat(ui, chat)
         _wire_library(ui, library, views, chat)
         demo.load(lambda *args: views.values(ui.views(*args)), inputs=[library.search, library.picker, chat.outlets],
@@ -174,8 +185,13 @@ def _chat_tab(ui: NewsdeskUI, settings: Settings, articles: list[ArticleInfo]) -
                                        info="extractive quotes the articles; an LLM writes, then is checked")
         with gr.Column(scale=2, min_width=340):
             sources = gr.HTML(render.sources_panel([]), elem_id="nd-sources-box", js_on_load=None)
+            with gr.Row(elem_id="nd-exports"):
+                exports = [gr.DownloadButton(f"Download {label}", visible=False, size="sm", variant="secondary",
+                                             elem_id=f"nd-export-{fmt}")
+                           for fmt, label in zip(EXPORT_FORMATS, ("Markdown", "CSV", "JSON"), strict=True)]
     return ChatTab(chatbot=chatbot, question=question, send=send, clear=clear, examples=examples, since=since,
-                   until=until, outlets=outlets, k=k, mode=mode, sources=sources, session=gr.State(ChatSession()))
+                   until=until, outlets=outlets, k=k, mode=mode, sources=sources, session=gr.State(ChatSession()),
+                   exports=exports)
 
 
 def _wire_chat(ui: NewsdeskUI, chat: ChatTab) -> None:
@@ -188,6 +204,8 @@ def _wire_chat(ui: NewsdeskUI, chat: ChatTab) -> None:
                          show_progress="minimal", **api)
         asked.then(fn=ui.take_question, inputs=[chat.question, chat.since, chat.until], outputs=chat.question,
                    queue=False, show_progress="hidden", api_visibility="private")
+        asked.then(fn=ui.exports, inputs=chat.session, outputs=chat.exports, show_progress="hidden",
+                   api_visibility="private")
 
     # One public endpoint, /chat, for both triggers: API clients (and bench/load.py) ask exactly as the page does.
     answer(partial(gr.on, [chat.question.submit, chat.send.click]), api_visibility="public", api_name="chat")
@@ -195,7 +213,9 @@ def _wire_chat(ui: NewsdeskUI, chat: ChatTab) -> None:
         shown = button.click(lambda q=button.value: q, outputs=chat.question, queue=False, api_visibility="private")
         answer(shown.then, api_visibility="private")
     for event in (chat.clear.click, chat.chatbot.clear):
-        event(ui.clear, outputs=chat.outputs, queue=False, api_visibility="private")
+        cleared = event(ui.clear, outputs=chat.outputs, queue=False, api_visibility="private")
+        cleared.then(fn=ui.exports, inputs=chat.session, outputs=chat.exports, queue=False, show_progress="hidden",
+                     api_visibility="private")
 
 
 def _library_tab(settings: Settings, articles: list[ArticleInfo]) -> LibraryTab:
@@ -231,9 +251,10 @@ def _library_tab(settings: Settings, articles: list[ArticleInfo]) -> LibraryTab:
                                lines=1, max_lines=5, elem_id="nd-feeds")
             ingest = gr.Button("Ingest", variant="primary", elem_id="nd-ingest")
             report = gr.HTML("", elem_id="nd-report", js_on_load=None)
+            watched = gr.HTML("", elem_id="nd-watched", js_on_load=None)
     return LibraryTab(search=search, table=table, picker=picker, delete=delete, confirm_row=confirm_row,
                       confirm=confirm, cancel=cancel, preview=preview, files=files, urls=urls, feeds=feeds,
-                      ingest=ingest, report=report)
+                      ingest=ingest, report=report, watched=watched)
 
 
 def _wire_library(ui: NewsdeskUI, lib: LibraryTab, views: Views, chat: ChatTab) -> None:
@@ -272,7 +293,7 @@ def _wire_library(ui: NewsdeskUI, lib: LibraryTab, views: Views, chat: ChatTab) 
 
 
 def launch_options(settings: Settings) -> dict[str, Any]:
-    """Theme, CSS, the citation-click script and the upload limit, for `Blocks.launch`."""
+    """Theme, CSS, the citation-click script and the upload limit, for `gr.mount_gradio_app`."""
     import gradio as gr
 
     script = (STATIC / "newsdesk.js").read_text(encoding="utf-8")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from app import ui_render as render
 from app.conversation import Turn
+from app.library import Library
 from app.retrieval import Filters
 from core.errors import ConfigError, NewsdeskError
 from core.records import Answer, ArticleInfo
@@ -27,13 +28,15 @@ if TYPE_CHECKING:
     from app.assistant import Assistant
     from ingest.gate import Upload
     from ingest.loaders import Loaded
-    from ingest.pipeline import Ingestor
 
 logger = logging.getLogger(__name__)
 
 MAX_KEPT_ANSWERS = 50
 """Exchanges a chat keeps (messages, sources, follow-up context); older ones leave the top of the chat,
 so a session's memory stops growing however long it runs."""
+
+EXPORT_FORMATS = {"markdown": "md", "csv": "csv", "json": "json"}
+"""The answer's export buttons: format -> file extension (`app.export`)."""
 
 CHAT_INPUTS = ("question", "session", "since", "until", "outlets", "k", "mode")
 """The chat event's inputs by name, in the order `NewsdeskUI.respond` and `validate` take them
@@ -51,6 +54,8 @@ class LibraryView:
     picker: Any
     preview: str
     outlets: Any
+    watched: str
+    """The feeds `python -m ingest watch` keeps current, with their last poll and error."""
 
 
 def article_choices(articles: Iterable[ArticleInfo]) -> list[tuple[str, str]]:
@@ -113,6 +118,8 @@ class ChatSession:
     entries: list[render.SourcesEntry] = field(default_factory=list)
     asked: int = 0
     dropped: int = 0
+    last: Answer | None = None
+    """The newest answer, for the export buttons (without its retrieval hits, which are not exported)."""
 
     def panel(self) -> str:
         return render.sources_panel(self.entries, dropped=self.dropped)
@@ -142,11 +149,12 @@ def _user(content: str) -> dict[str, str]:
 class NewsdeskUI:
     """Event handlers, independent of the layout (returning plain values or Gradio updates)."""
 
-    def __init__(self, assistant: "Assistant", settings: Settings) -> None:
+    def __init__(self, assistant: "Assistant", settings: Settings, library: Library | None = None) -> None:
         self.assistant = assistant
         self.settings = settings
+        self.library = library or Library(assistant, settings)
         self._assistants: dict[str, Assistant] = {assistant.answerer.name: assistant}
-        self._ingestor: Ingestor | None = None
+        self._exports: Path | None = None
 
     # chat ---------------------------------------------------------------------------------------
 
@@ -286,6 +294,7 @@ class NewsdeskUI:
         session.entries.append(render.SourcesEntry(turn, question, body, answer.abstained and not empty, footer))
         if not empty:
             session.turns.append(Turn(question, answer.text, answer.standalone_question))
+            session.last = replace(answer, hits=[])
         messages[-1] = _bot(render.answer_html(answer.text, turn, answer.citations,
                                                abstained=answer.abstained and not empty))
         session.messages = messages
@@ -294,6 +303,30 @@ class NewsdeskUI:
 
     def clear(self) -> tuple[list[Any], str, ChatSession]:
         return [], render.sources_panel([]), ChatSession()
+
+    def exports(self, session: ChatSession | None) -> list[Any]:
+        """The export buttons after an answer: Markdown, CSV and JSON files of the newest answer (hidden
+        while there is none). Files are named by their content, in one folder per server."""
+        import gradio as gr
+
+        answer = session.last if session else None
+        if answer is None:
+            return [gr.update(value=None, visible=False)] * len(EXPORT_FORMATS)
+        return [gr.update(value=str(self._export_file(answer, fmt)), visible=True) for fmt in EXPORT_FORMATS]
+
+    def _export_file(self, answer: Answer, fmt: str) -> Path:
+        import hashlib
+        import tempfile
+
+        from app.export import render as export
+
+        if self._exports is None:
+            self._exports = Path(tempfile.mkdtemp(prefix="newsdesk-exports-"))
+        data = export(answer, fmt).encode("utf-8")
+        path = self._exports / f"newsdesk-answer-{hashlib.sha256(data).hexdigest()[:12]}.{EXPORT_FORMATS[fmt]}"
+        if not path.exists():
+            path.write_bytes(data)
+        return path
 
     # library ------------------------------------------------------------------------------------
 
@@ -325,7 +358,13 @@ class NewsdeskUI:
             picker=gr.update(choices=choices, value=keep),
             preview=render.article_preview(info, self.article_text(info.id) if info else None),
             outlets=gr.update(choices=outlet_list, value=[h for h in (outlets or []) if h in known_hosts]),
+            watched=self.watched(),
         )
+
+    def watched(self) -> str:
+        from ingest.watch import read_status
+
+        return render.watched_feeds(read_status(self.settings))
 
     def search(self, query: str, selected: str | None) -> tuple[str, Any]:
         import gradio as gr
@@ -355,31 +394,18 @@ class NewsdeskUI:
         if not article_id:
             raise gr.Error("Select an article to delete first.", print_exception=False)
         try:
-            info = self.assistant.store.get_article(article_id)
-            deleted = self.assistant.store.delete_article(article_id)
+            info, deleted = self.library.delete(article_id, door="UI")
         except NewsdeskError as e:
             raise gr.Error(escape(_sentence(str(e))), title="Could not delete", print_exception=False) from e
-        self.assistant.lexical.refresh(force=True)
         title = info.title if info and info.title else article_id
         outcome = "Deleted" if deleted else "Already gone:"
-        logger.info("deleted article %s from the UI", article_id)
         return render.ingest_result(render.IngestSummary(f"{outcome} \u201c{title}\u201d.")), None
-
-    def ingestor(self) -> "Ingestor":
-        if self._ingestor is None:
-            from ingest.pipeline import Ingestor
-
-            self._ingestor = Ingestor.from_settings(self.settings, store=self.assistant.store,
-                                                    embedder=self.assistant.embedder)
-        return self._ingestor
 
     def ingest(self, files: Sequence[str] | None, urls: str | None, feeds: str | None, progress: Any) -> str | None:
         """Ingest uploads, URLs and feeds through the untrusted-input gate (`ingest.gate`: http(s) URLs and
         uploaded files only, never a server path); returns the report (summary line and errors), None when
         there was nothing to ingest."""
         import gradio as gr
-
-        from ingest.gate import load_untrusted
 
         uploads = uploads_of(files)
         web, feed_list = split_locations(urls), split_locations(feeds)
@@ -391,22 +417,19 @@ class NewsdeskUI:
         jsonl = any(u.name.lower().endswith(".jsonl") for u in uploads)
         total = len(uploads) + len(web) if not jsonl and not feed_list else None
 
-        def tracked() -> Iterator["Loaded"]:
-            loaded = load_untrusted(self.settings, uploads=uploads, urls=web, feeds=feed_list,
-                                    upload_folder=gradio_upload_folder())
-            for done, item in enumerate(loaded, start=1):
+        def tracked(item: "Loaded | None", done: int) -> None:
+            if item is None:
+                progress(None, desc="Embedding and indexing")
+            else:
                 progress((done, total), desc=f"Read {item.source}", unit="articles")
-                yield item
-            progress(None, desc="Embedding and indexing")
 
         try:
-            report = self.ingestor().run(tracked())
-            notes = same_name_notes(uploads, self.assistant.store.list_articles())
+            done = self.library.ingest(uploads=uploads, urls=web, feeds=feed_list,
+                                       upload_folder=gradio_upload_folder(), door="UI", progress=tracked)
         except NewsdeskError as e:
             raise gr.Error(escape(_sentence(str(e))), title="Ingest failed", print_exception=False) from e
-        self.assistant.lexical.refresh(force=True)
-        logger.info("ingest from the UI: %s", report.summary())
-        summary = render.IngestSummary(report.summary(), report.errors, ok=report.failed == 0, notes=notes)
+        report = done.report
+        summary = render.IngestSummary(report.summary(), report.errors, ok=report.failed == 0, notes=done.notes)
         return render.ingest_result(summary)
 
 
@@ -422,20 +445,6 @@ def uploads_of(files: Sequence[str] | None) -> list["Upload"]:
     from ingest.gate import Upload
 
     return [Upload(Path(str(f)), Path(str(f)).name) for f in files or []]
-
-
-def same_name_notes(uploads: Sequence["Upload"], articles: Sequence[ArticleInfo]) -> list[str]:
-    """A line for each uploaded name under which the store now holds more than one article: an upload is
-    its own article (identified by its content), so a changed file sits beside the earlier one."""
-    from ingest.gate import UPLOAD_PREFIX
-
-    notes = []
-    for name in dict.fromkeys(u.name for u in uploads):
-        same = [a for a in articles if a.origin == UPLOAD_PREFIX + name]
-        if len(same) > 1:
-            notes.append(f"{len(same)} articles were uploaded as \u201c{name}\u201d. Each upload is kept as its own "
-                         "article; delete the earlier ones in the list if this file replaces them.")
-    return notes
 
 
 def _duration(seconds: float) -> str:

@@ -11,9 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from html import escape
+from typing import Any
 
 from core.markers import LINK_MARKER
 from core.records import ArticleInfo, Citation
+from core.text import source_host
 from ingest.gate import UPLOAD_PREFIX
 
 MAX_PARAGRAPH_CHARS = 1400
@@ -306,6 +308,34 @@ def ingest_result(result: IngestSummary) -> str:
     listed = f'<ul class="nd-errors">{errors}</ul>' if errors else ""
     notes = "".join(f'<p class="nd-note">{escape(note)}</p>' for note in result.notes)
     return f'<div class="nd-report {state}"><p class="nd-summary">{escape(result.summary)}</p>{listed}{notes}</div>'
+
+
+def watched_feeds(feeds: Sequence[Any]) -> str:
+    """The feeds `python -m ingest watch` keeps current (`ingest.watch.FeedStatus`): last poll, what it
+    ingested, and the last error with the next try."""
+    head = '<h3 class="nd-h3">Watched feeds</h3>'
+    if not feeds:
+        return (f'{head}<p class="nd-muted nd-small">No feeds are watched. To keep feeds current, run '
+                "<code>python -m ingest watch --feed URL --every 15m</code> on the server.</p>")
+    rows = []
+    for f in feeds:
+        name = f.title or source_host(f.url) or f.url
+        feed = link(f.url, name)
+        polled = _when(f.last_poll) if f.last_poll else "not yet"
+        if f.last_error:
+            retry = f"; next try {_when(f.next_poll)}" if f.next_poll else ""
+            runs = f" ({f.consecutive_failures} failures in a row)" if f.consecutive_failures > 1 else ""
+            state = f'<span class="nd-feed-error">{escape(f.last_error)}{escape(runs)}{escape(retry)}</span>'
+        else:
+            state = f"ok: {f.last_ingested} new or changed"
+        rows.append(f'<tr><td class="nd-col-title">{feed}<div class="nd-id">{escape(f.url)}</div></td>'
+                    f"<td>{escape(polled)}</td><td>{state}</td><td>{f.total_ingested}</td></tr>")
+    return (f'{head}<table class="nd-table nd-feeds"><thead><tr><th>Feed</th><th>Last poll</th><th>Result</th>'
+            f'<th>Ingested</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+
+
+def _when(moment: Any) -> str:
+    return moment.strftime("%-d %b %Y %H:%M UTC")
 
 
 def header(articles: int, chunks: int) -> str:

@@ -1,4 +1,4 @@
-"""`python -m bench ingest|query|startup|scale|server|load|arenas`: run a benchmark, print its table,
+"""`python -m bench ingest|query|startup|scale|server|load|arenas|warm`: run a benchmark, print its table,
 write it into its section of docs/benchmarks.md."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from bench import DEFAULT_ARTICLES, DEFAULT_CACHE, DEFAULT_OUT, DEFAULT_QUESTIONS, write_section
 
 SECTIONS = {"ingest": "Ingest", "query": "Query latency", "startup": "Start-up", "scale": "Scale",
-            "server": "Chroma server", "load": "Load", "arenas": "Memory over a long run"}
+            "server": "Chroma server", "load": "Load", "arenas": "Memory over a long run", "warm": "Warm CLI"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,6 +93,10 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], Callable[[dict[str, 
         result = load.run(args.requests, (args.clients or [load.CLIENTS])[0], turns=args.turns,
                           warmup=args.warmup, idle_minutes=args.idle_minutes)
         return result, load.to_markdown
+    if args.command == "warm":
+        from bench import warm
+
+        return warm.run(cache=args.cache, repeats=args.repeats or 5), warm.to_markdown
     if args.command == "arenas":
         from bench import load
 
@@ -110,7 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure(args.verbose)
     for path, name in ((args.articles, "--articles"), (args.questions, "--questions")):
-        needed = name == "--articles" and args.command != "load" or args.command in ("query", "scale", "server")
+        needed = (name == "--articles" and args.command not in ("load", "warm")
+                  or args.command in ("query", "scale", "server"))
         if needed and not path.is_file():
             print(f"error: {name}: no such file: {path}", file=sys.stderr)
             return 2

@@ -1,13 +1,19 @@
-"""`python -m ingest`: add articles from files, folders, URLs, feeds and JSONL; list, delete, stats."""
+"""`python -m ingest`: add articles from files, folders, URLs, feeds and JSONL; list, delete, stats; watch feeds."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ingest.watch import StopFlag
 
 logger = logging.getLogger("ingest")
 
@@ -18,7 +24,8 @@ def _ingest_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m ingest",
         description="Ingest news articles into the Newsdesk store. Unchanged articles are skipped; "
-        "changed ones replace their old version. Other commands: list, delete ID, stats.",
+        "changed ones replace their old version. Other commands: list, delete ID, stats, "
+        "watch --feed URL (keep feeds current).",
         epilog="Sources: .txt .md .html .htm .pdf .jsonl files, folders (recursive), http(s) URLs.",
     )
     p.add_argument("sources", nargs="*", metavar="SOURCE", help="file, folder or http(s) URL")
@@ -44,6 +51,87 @@ def _admin_parser() -> argparse.ArgumentParser:
     for s in (ls, rm, st):
         s.add_argument("-v", "--verbose", action="store_true")
     return p
+
+
+def _duration(text: str) -> float:
+    from ingest.watch import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
+
+
+def _feed_url(text: str) -> str:
+    if not text.lower().startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(f"{text!r}: watch takes http(s) feed URLs "
+                                         "(a feed file is ingested once with `python -m ingest --feed FILE`)")
+    return text
+
+
+def _watch_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m ingest watch",
+        description="Poll RSS/Atom feeds and ingest their new and changed entries, until SIGTERM or Ctrl-C. "
+        "Polls are conditional (ETag, Last-Modified); an unchanged entry is neither fetched nor embedded again; "
+        "a feed that is down is retried later and later (up to 1h) while the others go on.",
+    )
+    p.add_argument("--feed", action="append", default=[], type=_feed_url, metavar="URL", help="RSS or Atom feed URL")
+    p.add_argument("--opml", action="append", default=[], metavar="FILE", help="OPML file: every outline's xmlUrl")
+    p.add_argument("--every", type=_duration, default=_duration("15m"), metavar="DURATION",
+                   help="time between polls of a feed, e.g. 30s, 15m, 1h (default 15m)")
+    p.add_argument("--once", action="store_true", help="poll every feed once and exit (cron)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details")
+    return p
+
+
+@contextmanager
+def _stop_on_signals(stop: StopFlag) -> Iterator[None]:
+    """SIGTERM and Ctrl-C stop the watcher after the entry it is reading; a second one stops it at once."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        os.write(2, b"stopping after the current entry (signal again to stop at once)\n")
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _run_watch(args: argparse.Namespace) -> int:
+    from core.settings import get_settings
+    from ingest.watch import FeedWatcher, PollResult, StopFlag, describe_duration, read_opml
+
+    feeds = [*args.feed, *(url for path in args.opml for url in read_opml(Path(path)))]
+    if not feeds:
+        _watch_parser().error("give at least one --feed URL or --opml FILE")
+    watcher = FeedWatcher(get_settings(), feeds, every=args.every)
+
+    def show(result: PollResult) -> None:
+        if result.error is None:  # a failed poll is the watcher's warning on stderr
+            print(result.line(), flush=True)
+        for source, error in result.errors:
+            print(f"error: {source}: {error}", file=sys.stderr, flush=True)
+
+    stop = StopFlag()
+    with _stop_on_signals(stop):
+        if args.once:
+            return 0 if all(r.ok for r in watcher.poll_all(stop, show)) else 1
+        print(f"watching {_plural(len(watcher.feeds), 'feed')} every {describe_duration(args.every)}; "
+              f"state in {watcher.path}", file=sys.stderr, flush=True)
+        watcher.run(stop, show)
+    print("stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _run_ingest(args: argparse.Namespace) -> int:
@@ -103,6 +191,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.entrypoint import configure, run
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["watch"]:
+        args = _watch_parser().parse_args(argv[1:])
+        configure(args.verbose)
+        return run(lambda: _run_watch(args), interrupted="interrupted: the next run finishes or undoes any article "
+                   "left half-written, and polls again the entries not recorded as ingested")
     admin = bool(argv) and argv[0] in SUBCOMMANDS
     # Intermixed: `--jsonl a.jsonl file.html` gives the file to SOURCE, not an "unrecognized arguments" error.
     args = _admin_parser().parse_args(argv) if admin else _ingest_parser().parse_intermixed_args(argv)

@@ -35,6 +35,9 @@ class FeedEntry:
     text: str = ""
     """The entry's own content (or summary) as text."""
     entry_id: str = ""
+    updated: str = ""
+    """The entry's updated (else published) date as the feed gives it: with its title and text, what tells
+    a changed entry (`ingest.watch`)."""
     problem: str = ""
     """Why the entry could not be read (then nothing else is set)."""
 
@@ -67,7 +70,8 @@ def _entry(raw: Any, number: int) -> FeedEntry:
         content = raw["content"][0].get("value", "") if raw.get("content") else raw.get("summary", "")
         return FeedEntry(number=number, link=canonical_url(raw.get("link"), None), title=one_line(raw.get("title")),
                          published=_entry_date(raw), author=one_line(raw.get("author")),
-                         text=html_to_text(content or ""), entry_id=one_line(raw.get("id")))
+                         text=html_to_text(content or ""), entry_id=one_line(raw.get("id")),
+                         updated=one_line(raw.get("updated") or raw.get("published")))
     except Exception as e:  # a strange entry must not cost the feed's other entries
         logger.warning("unexpected error reading feed entry %d", number, exc_info=True)
         return FeedEntry(number=number, link="", problem=f"unexpected error: {type(e).__name__}: {e}")

@@ -13,7 +13,7 @@ import ipaddress
 import re
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -28,6 +28,9 @@ USER_AGENT = "NewsdeskQA/0.1"
 MAX_REDIRECTS = 5
 
 
+NOT_MODIFIED = 304
+
+
 @dataclass(frozen=True)
 class Fetched:
     """A fetched response body (at most `max_source_bytes`) and where it finally came from."""
@@ -36,6 +39,16 @@ class Fetched:
     content_type: str
     charset: str | None
     body: bytes
+    status: int = 200
+    etag: str | None = None
+    """The response's ETag, to send back as If-None-Match."""
+    last_modified: str | None = None
+    """The response's Last-Modified, to send back as If-Modified-Since."""
+
+    @property
+    def not_modified(self) -> bool:
+        """The server answered a conditional request with 304: what was fetched before is current (no body)."""
+        return self.status == NOT_MODIFIED
 
 
 def _refusal(host: str, address: str) -> str:
@@ -184,25 +197,30 @@ def vetting_transport(settings: Settings, resolve: Resolver = resolve_host) -> A
     return transport
 
 
-def fetch(url: str, settings: Settings, *, resolve: Resolver = resolve_host) -> Fetched:
+def fetch(url: str, settings: Settings, *, resolve: Resolver = resolve_host,
+          headers: Mapping[str, str] | None = None) -> Fetched:
     """GET `url` following up to 5 redirects (each one checked), streaming at most `max_source_bytes`.
 
+    `headers` are added to every request, e.g. If-None-Match and If-Modified-Since for a conditional
+    request, whose 304 answer comes back as a `Fetched` with `not_modified` and no body.
     No proxy or .netrc from the environment is used: a proxy would resolve and connect on its own,
     out of reach of the address check.
     """
     import httpx
 
     deadline = time.monotonic() + settings.fetch_timeout
-    headers = {"User-Agent": USER_AGENT, "Accept": "text/html,application/xhtml+xml,application/xml,*/*;q=0.8",
-               "Accept-Encoding": accept_encoding()}
+    defaults = {"User-Agent": USER_AGENT, "Accept": "text/html,application/xhtml+xml,application/xml,*/*;q=0.8",
+                "Accept-Encoding": accept_encoding()}
     transport = vetting_transport(settings, resolve)
     try:
-        with httpx.Client(transport=transport, timeout=settings.fetch_timeout, headers=headers,
+        with httpx.Client(transport=transport, timeout=settings.fetch_timeout, headers=defaults,
                           follow_redirects=False, trust_env=False) as client:
             for _ in range(MAX_REDIRECTS + 1):
                 check_url(url, settings)
-                with client.stream("GET", url) as response:
-                    if response.is_redirect and "location" in response.headers:
+                with client.stream("GET", url, headers=dict(headers or {})) as response:
+                    # httpx counts every 3xx as a redirect, 304 included; a 304 is an answer, not a move.
+                    if response.status_code != NOT_MODIFIED and response.is_redirect \
+                            and "location" in response.headers:
                         url = urljoin(str(response.url), response.headers["location"])
                         continue
                     return _read_response(response, settings, deadline)
@@ -225,6 +243,10 @@ def _describe_http_error(error: Exception) -> str:
 def _read_response(response: Any, settings: Settings, deadline: float) -> Fetched:
     if response.status_code >= 400:
         raise ValueError(f"HTTP {response.status_code} {response.reason_phrase}".strip())
+    validators = {"etag": response.headers.get("etag"), "last_modified": response.headers.get("last-modified")}
+    if response.status_code == NOT_MODIFIED:
+        return Fetched(url=str(response.url), content_type="", charset=None, body=b"", status=NOT_MODIFIED,
+                       **validators)
     limit = settings.max_source_bytes
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -243,5 +265,5 @@ def _read_response(response: Any, settings: Settings, deadline: float) -> Fetche
         raise ValueError(f"could not fetch: {e}") from e
     content_type = response.headers.get("content-type", "")
     return Fetched(url=str(response.url), content_type=content_type.split(";")[0].strip().lower(),
-                   charset=response.charset_encoding, body=bytes(body))
+                   charset=response.charset_encoding, body=bytes(body), status=response.status_code, **validators)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from core.errors import IngestError
 from core.records import Article
 from core.settings import Settings
-from ingest.feeds import entry_article, parse_feed
+from ingest.feeds import Feed, FeedEntry, entry_article, parse_feed
 from ingest.fetch import fetch
 from ingest.formats import FILE_EXTENSIONS, article_from_bytes, article_from_response, response_kind
 from ingest.formats.jsonl import jsonl_article
@@ -230,19 +230,23 @@ def _feed_items(data: bytes, location: str, *, base: str | None, settings: Setti
         yield failed(location, str(e))
         return
     for entry in feed.entries:
-        label = entry.link or f"{location}#entry-{entry.number}"
-        article = None if entry.problem else entry_article(entry, feed, location)
-        if entry.problem or article is not None:
-            yield failed(label, entry.problem) if entry.problem else Loaded(entry.link or location, article)
-        elif not entry.link:
-            yield failed(label, f"entry {entry.number} has no link and too little text "
-                                f"({word_count(entry.text)} words)")
-        else:
-            loaded = load_url(entry.link, settings)
-            page = loaded.article
-            yield loaded if page is None else replace(loaded, article=replace(
-                page, title=entry.title or page.title, published=entry.published or page.published,
-                source=feed.source or page.source, origin=location))
+        yield load_feed_entry(entry, feed, location, settings)
+
+
+def load_feed_entry(entry: FeedEntry, feed: Feed, location: str, settings: Settings) -> Loaded:
+    """One entry of `feed` (read from `location`, its URL or file): the entry's own content when it is
+    long enough, else the page at its link with the entry's title and date and the feed's outlet."""
+    label = entry.link or f"{location}#entry-{entry.number}"
+    article = None if entry.problem else entry_article(entry, feed, location)
+    if entry.problem or article is not None:
+        return failed(label, entry.problem) if entry.problem else Loaded(entry.link or location, article)
+    if not entry.link:
+        return failed(label, f"entry {entry.number} has no link and too little text ({word_count(entry.text)} words)")
+    loaded = load_url(entry.link, settings)
+    page = loaded.article
+    return loaded if page is None else replace(loaded, article=replace(
+        page, title=entry.title or page.title, published=entry.published or page.published,
+        source=feed.source or page.source, origin=location))
 
 
 # --- many sources ------------------------------------------------------------------------------------

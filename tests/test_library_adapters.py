@@ -4,9 +4,10 @@ with the adapter's name, when the library moves (the pinned versions are in requ
 | adapter | relies on |
 |---|---|
 | `ingest.fetch.vetting_transport` | httpx.HTTPTransport keeps an httpcore.ConnectionPool in `_pool` |
-| `app.sessions.SessionReaper` | Gradio's StateHolder: `session_data`, `time_last_used`, `lock`; SessionState.is_closed |
+| `app.sessions.SessionReaper` | Gradio's StateHolder: `session_data`, `time_last_used`, `lock`; `is_closed` |
 | `app.ui_handlers.gradio_upload_folder` | `gradio.utils.get_upload_folder()` |
-| `vectorstore.embedding.Embedder._fast_tokenizer` | transformers' public `backend_tokenizer` (a `tokenizers.Tokenizer`) |
+| `app.web.build_web_app` | Gradio checks event files only once `Blocks.has_launched` is set |
+| `vectorstore.embedding.Embedder._fast_tokenizer` | transformers' public `backend_tokenizer` (a tokenizers.Tokenizer) |
 """
 
 from __future__ import annotations
@@ -47,6 +48,30 @@ def test_gradio_upload_folder_is_where_uploads_go() -> None:
 
     folder = gradio_upload_folder()
     assert isinstance(folder, Path) and folder.is_absolute()
+
+
+def test_gradio_checks_event_files_only_once_has_launched_is_set(tmp_path: Path) -> None:
+    """`app.web.build_web_app` sets `has_launched` after `mount_gradio_app`, which leaves it unset."""
+    import gradio as gr
+    from fastapi import FastAPI
+    from gradio import processing_utils
+    from gradio.context import LocalContext
+    from gradio.exceptions import InvalidPathError
+
+    with gr.Blocks() as blocks:
+        gr.Textbox()
+    gr.mount_gradio_app(FastAPI(), blocks, path="/")
+    assert blocks.has_launched is False, "mount_gradio_app now sets has_launched: app/web.py need not"
+    outside = tmp_path / "server-file.txt"
+    outside.write_text("not uploaded", encoding="utf-8")
+    token = LocalContext.blocks.set(blocks)
+    try:
+        processing_utils._check_allowed(outside, True)  # unchecked: what a mounted app would let through
+        blocks.has_launched = True
+        with pytest.raises(InvalidPathError, match="not uploaded by a user"):
+            processing_utils._check_allowed(outside, True)
+    finally:
+        LocalContext.blocks.reset(token)
 
 
 @pytest.mark.slow

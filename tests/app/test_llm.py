@@ -190,7 +190,7 @@ def test_answer_without_any_supported_sentence_falls_back_to_extractive(server, 
 def test_the_verdicts_are_typed_fields_of_the_answer(server, store, embedder):
     """What the notes say in words, `Answer` holds as fields: the per-sentence checks, the fallback
     reason, the search window; the CLI's JSON has them too."""
-    from app.__main__ import answer_json
+    from app.export import answer_json
     from app.retrieval import Filters
 
     server.script(reply("Both sides agreed to further deepen cooperation against cyber fraud ",

@@ -177,6 +177,32 @@ def test_sample_question_gets_cited_answer_with_highlighted_source(page: Any) ->
     _screenshot(page, "chat.png")
 
 
+def test_the_answer_downloads_as_markdown_csv_and_json(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    exports = {fmt: page.locator(f"#nd-export-{fmt}") for fmt in ("markdown", "csv", "json")}
+    for button in exports.values():
+        expect(button).to_be_hidden()  # nothing to export before an answer
+    section = _ask(page, "What did Korea agree to with Cambodia?")
+    quote = section.locator(".nd-src mark").first.inner_text()
+    files = {}
+    for fmt, button in exports.items():
+        expect(button).to_be_visible(timeout=30_000)
+        expect(button).to_be_in_viewport()
+        with page.expect_download() as download:
+            button.click()
+        files[fmt] = (download.value.suggested_filename, Path(download.value.path()).read_text(encoding="utf-8"))
+    name, markdown = files["markdown"]
+    assert name.endswith(".md") and markdown.startswith("**Q:** What did Korea agree to with Cambodia?")
+    assert f"> {' '.join(quote.split())}" in markdown
+    name, table = files["csv"]
+    assert name.endswith(".csv") and table.startswith("n,title,outlet,published,quote") and SEED_TITLE in table
+    name, data = files["json"]
+    assert name.endswith(".json") and json.loads(data)["citations"][0]["title"] == SEED_TITLE
+    page.click("#nd-clear")
+    expect(exports["markdown"]).to_be_hidden()
+
+
 def test_example_question_is_asked_and_a_follow_up_keeps_both_answers(page: Any) -> None:
     from playwright.sync_api import expect
 

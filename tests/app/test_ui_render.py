@@ -237,7 +237,8 @@ def test_outlets_are_listed_once_by_host():
 
 
 def test_uploads_are_read_where_gradio_keeps_them_under_the_users_names(tmp_path: Path):
-    from app.ui_handlers import gradio_upload_folder, same_name_notes, uploads_of
+    from app.library import same_name_notes
+    from app.ui_handlers import gradio_upload_folder, uploads_of
     from ingest.gate import load_untrusted
 
     assert gradio_upload_folder().is_absolute()  # Gradio's own function, still there (gradio.utils)
@@ -394,3 +395,21 @@ def test_example_questions_come_from_the_file_beside_the_articles_else_from_the_
                                           encoding="utf-8")
     assert example_questions(settings, info) == ["Who runs the hotline?", "When did it open?"]
     assert example_questions(settings, []) == []  # nothing to answer them from
+
+
+def test_the_library_lists_watched_feeds_with_their_last_poll_and_error(tmp_path: Path):
+    from bench import free_port
+    from ingest.watch import FeedWatcher
+
+    settings = Settings(store_dir=tmp_path / "store", _env_file=None)
+    ui = NewsdeskUI(SimpleNamespace(answerer=SimpleNamespace(name="extractive")), settings)
+    assert "No feeds are watched" in ui.watched() and "python -m ingest watch" in ui.watched()
+
+    down = f"http://127.0.0.1:{free_port()}/feed.xml?a=1&b=<x>"
+    settings = settings.model_copy(update={"allow_private_urls": True})
+    FeedWatcher(settings, [down], every=60).poll(down)  # nothing listens there: the poll fails, and says so
+    html = NewsdeskUI(SimpleNamespace(answerer=SimpleNamespace(name="extractive")), settings).watched()
+    cells = [unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", html, re.DOTALL)]
+    assert "connection refused" in cells[2] and "next try" in cells[2]
+    assert "UTC" in cells[1] and cells[3] == "0"
+    assert "<x>" not in html and "&lt;x&gt;" in html  # the URL is text, not markup

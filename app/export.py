@@ -1,0 +1,161 @@
+"""An answer in the shapes people take it away in: JSON (the CLI's `--json`, the JSON API), Markdown and CSV.
+
+Every format carries the same citations: title, outlet, date, the exact quote, its character span,
+the article's URL, and a text-fragment link (`URL#:~:text=…`) that opens the original page scrolled to
+the quoted sentence in browsers that support text fragments (and simply opens the page elsewhere).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+from typing import Any
+from urllib.parse import quote as _percent
+
+from core.records import Answer, Citation, SearchWindow, SentenceCheck
+
+FORMATS = ("text", "markdown", "json", "csv")
+"""What `ask --format` and the API's `format` accept (text: the terminal layout of `app.__main__`)."""
+
+CSV_FIELDS = ("n", "title", "outlet", "published", "quote", "url", "link", "article_id", "start", "end")
+
+FRAGMENT_WORDS = 4
+"""Quotes longer than twice this many words are linked by their first and last words
+(`text=start,end`), which browsers match across the sentence; shorter ones whole."""
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """The JSON shape of an answer (also one line of `ask --batch` and the body of `POST /api/ask`)."""
+    return {
+        "question": answer.question,
+        "standalone_question": answer.standalone_question,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "mode": answer.mode,
+        "citations": [citation_json(c) for c in answer.citations],
+        "hits": [{"article_id": h.chunk.article_id, "chunk_id": h.chunk.id, "score": round(h.score, 6)}
+                 for h in answer.hits],
+        "empty_store": answer.empty_store,
+        "fallback_reason": answer.fallback_reason or None,
+        "verification": [{"sentence": c.index, "text": c.text, "status": c.status} for c in answer.checks],
+        "window": {"since": _iso(answer.window.since), "until": _iso(answer.window.until),
+                   "outlets": list(answer.window.outlets)},
+        "notes": answer.notes,
+        "timings_ms": {k: round(v * 1000, 1) for k, v in answer.timings.items()},
+    }
+
+
+def citation_json(c: Citation) -> dict[str, Any]:
+    return {"n": c.n, "article_id": c.article_id, "title": c.title, "url": c.url, "source": c.source,
+            "published": _iso(c.published), "quote": c.quote, "start": c.start, "end": c.end,
+            "link": fragment_link(c.url, c.quote) if c.url else None}
+
+
+def answer_from_json(data: dict[str, Any]) -> Answer:
+    """The `Answer` a JSON answer describes (from a server's `POST /api/ask`), to print it as the local
+    CLI does. Retrieval hits stay on the server: `hits` is empty."""
+    return Answer(
+        question=data["question"], text=data["answer"], abstained=bool(data.get("abstained")),
+        standalone_question=data.get("standalone_question") or "", mode=data.get("mode") or "",
+        citations=[Citation(n=c["n"], article_id=c["article_id"], title=c.get("title") or "", url=c.get("url") or "",
+                            source=c.get("source") or "", published=_day(c.get("published")), quote=c["quote"],
+                            start=c["start"], end=c["end"]) for c in data.get("citations", [])],
+        notes=list(data.get("notes") or []), empty_store=bool(data.get("empty_store")),
+        fallback_reason=data.get("fallback_reason") or "",
+        checks=[SentenceCheck(index=c["sentence"], text=c["text"], status=c["status"])
+                for c in data.get("verification") or []],
+        window=SearchWindow(since=_day((data.get("window") or {}).get("since")),
+                            until=_day((data.get("window") or {}).get("until")),
+                            outlets=tuple((data.get("window") or {}).get("outlets") or ())),
+        timings={k: v / 1000 for k, v in (data.get("timings_ms") or {}).items()},
+    )
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def fragment_link(url: str, quote: str) -> str:
+    """`url` with a text fragment for `quote` (https://wicg.github.io/scroll-to-text-fragment/): the words,
+    percent-encoded, with "-", "," and "&" encoded too since they are the directive's syntax."""
+    words = quote.split()
+    if not words:
+        return url
+    base = url.split("#", 1)[0]
+    if len(words) > 2 * FRAGMENT_WORDS:
+        directive = f"{_fragment_text(words[:FRAGMENT_WORDS])},{_fragment_text(words[-FRAGMENT_WORDS:])}"
+    else:
+        directive = _fragment_text(words)
+    return f"{base}#:~:text={directive}"
+
+
+def _fragment_text(words: list[str]) -> str:
+    return _percent(" ".join(words), safe="").replace("-", "%2D")
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The answer with its `[n]` markers, then a numbered source list: title (linked), outlet, date, the
+    exact quote as a block quote, and a link to the sentence on the page."""
+    lines = [f"**Q:** {_md_escape(answer.question)}", "", answer.text.strip(), ""]
+    if answer.citations:
+        lines.append("**Closest passages** (not an answer):" if answer.abstained else "**Sources**")
+        lines.append("")
+    for c in answer.citations:
+        title = _md_escape(c.title or c.article_id)
+        head = f"[{title}]({c.url})" if c.url else title
+        facts = ", ".join(part for part in (_md_escape(c.source), _iso(c.published) or "undated") if part)
+        lines.append(f"{c.n}. {head} ({facts})")
+        lines.append(f"   > {_md_escape(c.quote)}")
+        if c.url:
+            lines.append(f"   [open at the quoted sentence]({fragment_link(c.url, c.quote)}) "
+                         f"(characters {c.start}\u2013{c.end})")
+        else:
+            lines.append(f"   article {c.article_id}, characters {c.start}\u2013{c.end}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _md_escape(text: str) -> str:
+    """Text that Markdown shows as written: brackets, emphasis and HTML characters escaped."""
+    out = []
+    for ch in " ".join(text.split()):
+        out.append("\\" + ch if ch in "\\`*_[]<>#|" else ch)
+    return "".join(out)
+
+
+def answer_csv(answer: Answer) -> str:
+    """One row per citation (`CSV_FIELDS`), for a spreadsheet; the answer text is not a column because
+    one answer has several citations: `answer_markdown` or JSON keep both."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\r\n")
+    writer.writeheader()
+    for c in answer.citations:
+        writer.writerow({
+            "n": c.n, "title": _csv_safe(c.title), "outlet": _csv_safe(c.source), "published": _iso(c.published) or "",
+            "quote": _csv_safe(c.quote), "url": c.url, "link": fragment_link(c.url, c.quote) if c.url else "",
+            "article_id": c.article_id, "start": c.start, "end": c.end,
+        })
+    return buffer.getvalue()
+
+
+def _csv_safe(text: str) -> str:
+    """A cell a spreadsheet shows as text: a leading =, +, - or @ would be read as a formula
+    (CSV injection from an article's own words), so it is prefixed with an apostrophe."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def render(answer: Answer, fmt: str) -> str:
+    """`answer` as `fmt` (one of `FORMATS` but "text", which the CLI lays out itself)."""
+    if fmt == "markdown":
+        return answer_markdown(answer)
+    if fmt == "csv":
+        return answer_csv(answer)
+    if fmt == "json":
+        return json.dumps(answer_json(answer), ensure_ascii=False, indent=2) + "\n"
+    raise ValueError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS[1:])})")
