@@ -39,12 +39,15 @@ def _parser() -> argparse.ArgumentParser:
     _ui_args(ui)
     ask = sub.add_parser("ask", help="answer a question (or a batch) on the command line")
     ask.add_argument("question", nargs="?", help="the question")
-    ask.add_argument("--batch", metavar="QUESTIONS.jsonl", help='answer lines {"id","question"}; write JSON lines')
+    ask.add_argument("--batch", metavar="QUESTIONS.jsonl",
+                     help='answer lines {"id","question"} (and "as_of": "YYYY-MM-DD"); write JSON lines')
     ask.add_argument("--format", choices=FORMATS, default="text",
                      help="text (default), markdown, json or csv (one row per citation)")
     ask.add_argument("--json", action="store_true", help="the same as --format json")
     ask.add_argument("--since", type=_date, metavar="DATE", help="only articles published on or after DATE")
     ask.add_argument("--until", type=_date, metavar="DATE", help="only articles published on or before DATE")
+    ask.add_argument("--as-of", type=_date, metavar="DATE", dest="as_of",
+                     help="answer as of DATE: only articles published by then; 'last week', 'latest' read from it")
     ask.add_argument("--source", action="append", default=[], metavar="HOST", help="only this outlet (repeatable)")
     ask.add_argument("--k", type=int, metavar="N", help="number of passages to retrieve")
     ask.add_argument("--llm", choices=("extractive", "openai", "ollama"),
@@ -66,8 +69,10 @@ def _ui_args(p: argparse.ArgumentParser) -> None:
 
 
 def format_answer(answer: "Answer") -> str:
-    """The answer as a person reads it in a terminal: text, then numbered sources."""
-    return f"{answer.text}\n\n{format_sources(answer)}".rstrip()
+    """The answer as a person reads it in a terminal: text, numbered sources, what was searched."""
+    from app.assistant import describe_search
+
+    return "\n\n".join(p for p in (answer.text, format_sources(answer), describe_search(answer.window)) if p)
 
 
 def format_sources(answer: "Answer") -> str:
@@ -92,8 +97,12 @@ def _filters(args: argparse.Namespace) -> "Filters":
     return Filters(since=args.since, until=args.until, sources=tuple(args.source))
 
 
-def _batch_questions(path: str) -> Iterator[tuple[str, str | None, str | None]]:
-    """(id, question, None) for each usable line, (id, None, error) for a line that is not one."""
+BatchLine = tuple[str, str | None, date | None, str | None]
+"""(id, question, as-of day or None, None) for a usable line; (id, None, None, error) for one that is not."""
+
+
+def _batch_questions(path: str) -> Iterator[BatchLine]:
+    """Each line of a batch file, read: its id, question and optional "as_of" day, or why it is unusable."""
     from core.text import strip_unprintable
 
     try:
@@ -107,16 +116,22 @@ def _batch_questions(path: str) -> Iterator[tuple[str, str | None, str | None]]:
             try:
                 row = json.loads(raw.decode("utf-8-sig"))
             except (UnicodeDecodeError, ValueError) as e:
-                yield str(number), None, f"line {number}: invalid JSON ({e})"
+                yield str(number), None, None, f"line {number}: invalid JSON ({e})"
                 continue
             if not isinstance(row, dict) or not isinstance(row.get("question"), str):
-                yield str(number), None, f'line {number}: expected a JSON object with a "question" string'
+                yield str(number), None, None, f'line {number}: expected a JSON object with a "question" string'
                 continue
-            yield strip_unprintable(str(row.get("id", number))), strip_unprintable(row["question"]), None
+            qid = strip_unprintable(str(row.get("id", number)))
+            try:
+                as_of = date.fromisoformat(row["as_of"]) if row.get("as_of") else None
+            except (TypeError, ValueError):
+                yield qid, None, None, f'line {number}: "as_of" must be a date as YYYY-MM-DD, got {row["as_of"]!r}'
+                continue
+            yield qid, strip_unprintable(row["question"]), as_of, None
 
 
-Asker = Callable[[str, int | None], dict[str, Any]]
-"""Answers (question, k) with the JSON of an answer: in this process, or by a server."""
+Asker = Callable[[str, int | None, date | None], dict[str, Any]]
+"""Answers (question, k, as-of day) with the JSON of an answer: in this process, or by a server."""
 
 
 def _run_batch(ask: Asker, default_k: int, args: argparse.Namespace, out: TextIO) -> int:
@@ -127,10 +142,10 @@ def _run_batch(ask: Asker, default_k: int, args: argparse.Namespace, out: TextIO
 
     k = max(args.k or default_k, BATCH_MIN_HITS)
     failed = 0
-    for qid, question, error in _batch_questions(args.batch):
+    for qid, question, as_of, error in _batch_questions(args.batch):
         if question is not None:
             try:
-                row = {"id": qid, **ask(question, k)}
+                row = {"id": qid, **ask(question, k, as_of or args.as_of)}
             except QuestionError as e:
                 error = str(e)
         if error is not None:
@@ -176,9 +191,9 @@ def _ask_remote(server: str, args: argparse.Namespace, settings: "Settings", fil
     from app.client import ServerError, ask_server
     from app.export import answer_from_json, render
 
-    def ask(question: str, k: int | None) -> dict[str, Any]:
+    def ask(question: str, k: int | None, as_of: date | None = args.as_of) -> dict[str, Any]:
         return ask_server(server, settings, question, since=filters.since, until=filters.until,
-                          sources=filters.sources, k=k, mode=args.llm)
+                          sources=filters.sources, k=k, mode=args.llm, as_of=as_of)
 
     try:
         if args.batch:
@@ -204,12 +219,12 @@ def _ask_here(args: argparse.Namespace, settings: "Settings", filters: "Filters"
 
     assistant = build_assistant(settings)
     if args.batch:
-        return _run_batch(lambda q, k: answer_json(assistant.ask(q, filters=filters, k=k)), settings.top_k,
-                          args, sys.stdout)
+        return _run_batch(lambda q, k, as_of: answer_json(assistant.ask(q, filters=filters, k=k, as_of=as_of)),
+                          settings.top_k, args, sys.stdout)
     if args.format == "text":
         _stream_answer(assistant, args, sys.stdout)
         return 0
-    sys.stdout.write(render(assistant.ask(args.question, filters=filters, k=args.k), args.format))
+    sys.stdout.write(render(assistant.ask(args.question, filters=filters, k=args.k, as_of=args.as_of), args.format))
     return 0
 
 
@@ -220,7 +235,7 @@ def _stream_answer(assistant: "Assistant", args: argparse.Namespace, out: TextIO
 
     shown: list[str] = []
     answer = None
-    for event in assistant.stream(args.question, filters=_filters(args), k=args.k):
+    for event in assistant.stream(args.question, filters=_filters(args), k=args.k, as_of=args.as_of):
         if isinstance(event, Answer):
             answer = event
             continue
@@ -231,8 +246,10 @@ def _stream_answer(assistant: "Assistant", args: argparse.Namespace, out: TextIO
     out.write("\n")
     if " ".join("".join(shown).split()) != " ".join(answer.text.split()):
         out.write(f"\nVerified answer ({answer.mode}):\n{answer.text}\n")
-    sources = format_sources(answer)
-    out.write(f"\n{sources}\n" if sources else "")
+    from app.assistant import describe_search
+
+    for part in (format_sources(answer), describe_search(answer.window)):
+        out.write(f"\n{part}\n" if part else "")
     out.flush()
     if answer.fallback_reason:
         print(f"note: fallback: extractive answer because {answer.fallback_reason}", file=sys.stderr)

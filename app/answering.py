@@ -173,7 +173,9 @@ class ExtractiveAnswerer:
         scored = []
         for i, cos in zip(keep, cosine):
             support = 0.5 * float(cos) + 0.5 * overlap[i]
-            scored.append(Scored(candidates[i], support + prior[i], support, vectors[i]))
+            # A question about the current state prefers the newest articles' sentences (`Hit.recency`).
+            scored.append(Scored(candidates[i], (support + prior[i]) * candidates[i].hit.recency, support,
+                                 vectors[i]))
         scored.sort(key=lambda s: -s.score)
         return scored
 

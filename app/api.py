@@ -49,6 +49,8 @@ class AskRequest(BaseModel):
     since: date | None = Field(default=None, description="only articles published on or after this day")
     until: date | None = Field(default=None, description="only articles published on or before this day")
     sources: list[str] = Field(default_factory=list, max_length=100, description="only these outlets (hosts)")
+    as_of: date | None = Field(default=None, description="answer as of this day: only articles published by then, "
+                               "and the question's 'last week' or 'latest' read from it (default: today)")
     k: int | None = Field(default=None, ge=1, le=100, description="passages to retrieve")
     mode: str | None = Field(default=None, description="answerer: extractive, or the configured LLM")
     history: list[HistoryTurn] = Field(default_factory=list, max_length=50,
@@ -93,7 +95,7 @@ def api_router(library: "Library", settings: Settings, assistant_for: AssistantF
         try:
             assistant = assistant_for(body.mode)
             history = [Turn(t.question, t.answer) for t in body.history]
-            answer = assistant.ask(body.question, history=history, filters=filters, k=body.k)
+            answer = assistant.ask(body.question, history=history, filters=filters, k=body.k, as_of=body.as_of)
         except QuestionError as e:
             raise HTTPException(400, str(e)) from e
         except NewsdeskError as e:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import TYPE_CHECKING
 
 from app.answering import Answerer, answer_pieces, make_answerer
 from app.conversation import Turn, condense, trim_history
-from app.retrieval import Filters, Retriever
+from app.retrieval import Filters, Recency, Retriever
+from app.timeframe import TimeReading, describe_window, read_time
 from core.errors import NewsdeskError
 from core.records import Answer, SearchWindow
 from core.settings import Settings
@@ -47,35 +50,40 @@ class Assistant:
     answerer: Answerer
 
     def ask(
-        self, question: str, *, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None
+        self, question: str, *, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None,
+        as_of: date | None = None,
     ) -> Answer:
-        """Answer `question` (a follow-up is read in the light of `history`)."""
+        """Answer `question` (a follow-up is read in the light of `history`), as of `as_of` (default today)."""
         final = None
-        for event in self.stream(question, history=history, filters=filters, k=k):
+        for event in self.stream(question, history=history, filters=filters, k=k, as_of=as_of):
             if isinstance(event, Answer):
                 final = event
         assert final is not None
         return final
 
     def stream(
-        self, question: str, *, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None
+        self, question: str, *, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None,
+        as_of: date | None = None,
     ) -> Iterator[str | Answer]:
         """Yield pieces of answer text as they are produced, then the complete `Answer` last.
 
         An answerer with its own `stream(question, hits)` (an LLM) streams tokens; others yield
-        their answer a sentence at a time.
+        their answer a sentence at a time. `as_of`: only articles published on or before that day are
+        used, and the question's time words ("last week", "latest") are read relative to it (default:
+        today, without limiting the articles).
         """
         question = check_question(question)
         started = time.perf_counter()
         recent = trim_history(history, self.settings.history_tokens)
         rewrite = getattr(self.answerer, "condense", None)  # an LLM answerer rewrites follow-ups itself
         standalone = rewrite(question, recent) if rewrite is not None else condense(question, recent)
+        plan = search_plan(standalone, filters, as_of, self.settings)
         if self.lexical.size == 0:
             yield EMPTY_STORE
             yield Answer(question=question, text=EMPTY_STORE, abstained=True, standalone_question=standalone,
-                         mode=self.answerer.name, notes=["empty store"], empty_store=True, window=window(filters))
+                         mode=self.answerer.name, notes=["empty store"], empty_store=True, window=plan.window)
             return
-        retrieval = self.retriever.search(standalone, k=k, filters=filters)
+        retrieval = self.retriever.search(plan.query, k=k, filters=plan.filters, recency=plan.recency)
         answered = time.perf_counter()
         answer = None
         streaming = getattr(self.answerer, "stream", None)
@@ -86,20 +94,74 @@ class Assistant:
                 else:
                     yield event
         else:
-            answer = self.answerer.answer(standalone, retrieval.hits)
+            answer = self.answerer.answer(plan.query, retrieval.hits)  # an LLM reads the time words itself
             yield from answer_pieces(answer.text)
         assert answer is not None, "an answerer's stream must end with its Answer"
-        answer.question, answer.standalone_question, answer.window = question, standalone, window(filters)
+        answer.question, answer.standalone_question, answer.window = question, standalone, plan.window
+        if plan.note:
+            answer.notes.append(plan.note)
         answer.timings = dict(retrieval.timings, answer=time.perf_counter() - answered,
                               total=time.perf_counter() - started)
         yield answer
 
 
-def window(filters: Filters | None) -> SearchWindow:
-    """The search window an answer reports for `filters`."""
-    if filters is None:
-        return SearchWindow()
-    return SearchWindow(since=filters.since, until=filters.until, outlets=filters.hosts)
+@dataclass(frozen=True)
+class SearchPlan:
+    """What one question is searched in: the filters, the recency decay, and how the answer reports it."""
+
+    filters: Filters
+    recency: Recency | None
+    window: SearchWindow
+    note: str = ""
+    """The window in words for the answer's notes ("" when nothing limited the search)."""
+    query: str = ""
+    """The question without its time phrase, once that has become the window: what is searched and
+    matched ("last week" would otherwise favour sentences that say "last week")."""
+
+
+def search_plan(question: str, filters: Filters | None, as_of: date | None, settings: Settings) -> SearchPlan:
+    """The user's filters, narrowed by the dates the question names ("last week", "in October", read against
+    `as_of`, default today) and by `as_of` itself (articles published after it are left out; undated ones
+    are kept, since they cannot be placed in time, unless a window of dates was asked for); a recency decay
+    when the question asks about the current state, or for every question asked as of a date when
+    `settings.as_of_half_life_days` is set."""
+    filters = filters or Filters()
+    reference = as_of or date.today()
+    reading = read_time(question, reference) if settings.time_words else TimeReading()
+    since = max(filter(None, (filters.since, reading.since)), default=None)
+    until = min(filter(None, (filters.until, reading.until, as_of)), default=None)
+    dated_only = filters.until is not None or reading.until is not None or reading.since is not None
+    narrowed = replace(filters, since=since, until=until, undated=until is not None and not dated_only)
+    half_life = settings.recency_half_life_days if reading.current else (
+        settings.as_of_half_life_days if as_of else None)
+    recency = Recency(reference, half_life, settings.recency_floor) if half_life else None
+    window = SearchWindow(since=since, until=until, outlets=filters.hosts, as_of=as_of, phrase=reading.phrase,
+                          recency=recency is not None, undated=narrowed.undated)
+    query = re.sub(r"\s+([?.!,;:])", r"\1", " ".join(question.replace(reading.phrase, " ").split())) \
+        if reading.phrase else question
+    return SearchPlan(narrowed, recency, window, describe_search(window), query or question)
+
+
+def describe_search(window: SearchWindow) -> str:
+    """The search window in words: "Searched articles published 27 Oct – 2 Nov 2025 (“last week”), as of
+    4 Nov 2025; newer articles first." ("" when nothing limited or reordered the search)."""
+    if not (window.since or window.until or window.recency or window.as_of):
+        return ""
+    if window.since or window.until:
+        words = f"Searched articles published {describe_window(window.since, window.until)}"
+        if window.phrase:
+            words += f" (\u201c{window.phrase}\u201d)"
+    else:
+        words = "Searched all articles"
+    if window.as_of and window.as_of != window.until:
+        words += f", as of {describe_window(window.as_of, window.as_of)}"
+    if window.undated:
+        words += "; undated articles included"
+    elif window.since or window.until:
+        words += "; undated articles left out"
+    if window.recency:
+        words += "; newer articles first"
+    return words + "."
 
 
 def check_question(question: str) -> str:

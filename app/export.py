@@ -41,7 +41,9 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "fallback_reason": answer.fallback_reason or None,
         "verification": [{"sentence": c.index, "text": c.text, "status": c.status} for c in answer.checks],
         "window": {"since": _iso(answer.window.since), "until": _iso(answer.window.until),
-                   "outlets": list(answer.window.outlets)},
+                   "outlets": list(answer.window.outlets), "as_of": _iso(answer.window.as_of),
+                   "phrase": answer.window.phrase, "recency": answer.window.recency,
+                   "undated": answer.window.undated},
         "notes": answer.notes,
         "timings_ms": {k: round(v * 1000, 1) for k, v in answer.timings.items()},
     }
@@ -66,11 +68,16 @@ def answer_from_json(data: dict[str, Any]) -> Answer:
         fallback_reason=data.get("fallback_reason") or "",
         checks=[SentenceCheck(index=c["sentence"], text=c["text"], status=c["status"])
                 for c in data.get("verification") or []],
-        window=SearchWindow(since=_day((data.get("window") or {}).get("since")),
-                            until=_day((data.get("window") or {}).get("until")),
-                            outlets=tuple((data.get("window") or {}).get("outlets") or ())),
+        window=_window(data.get("window") or {}),
         timings={k: v / 1000 for k, v in (data.get("timings_ms") or {}).items()},
     )
+
+
+def _window(data: dict[str, Any]) -> SearchWindow:
+    return SearchWindow(since=_day(data.get("since")), until=_day(data.get("until")),
+                        outlets=tuple(data.get("outlets") or ()), as_of=_day(data.get("as_of")),
+                        phrase=data.get("phrase") or "", recency=bool(data.get("recency")),
+                        undated=bool(data.get("undated")))
 
 
 def _day(value: str | None) -> date | None:

@@ -64,13 +64,14 @@ def build_mcp(assistant_for: AssistantFor) -> "MCPServer":
 
     @server.tool(annotations=read_only)
     def ask(question: str, since: str | None = None, until: str | None = None,
-            sources: list[str] | None = None) -> dict[str, Any]:
+            sources: list[str] | None = None, as_of: str | None = None) -> dict[str, Any]:
         """Answer a question from the stored news articles. Every sentence of `answer` ends with [n] markers
         naming `citations` (exact quotes with title, outlet, date and URL). `abstained` is true when the
         articles do not answer it. Optional: since/until (YYYY-MM-DD, publication dates), sources (outlet
-        hosts such as "example.com")."""
+        hosts such as "example.com"), as_of (YYYY-MM-DD: answer as of that day)."""
         with _told():
-            answer = assistant_for(None).ask(question, filters=_filters(since, until, sources))
+            day = _filters(as_of, None, None).since
+            answer = assistant_for(None).ask(question, filters=_filters(since, until, sources), as_of=day)
         data = answer_json(answer)
         return {key: data[key] for key in ("question", "answer", "abstained", "citations", "window", "notes")}
 

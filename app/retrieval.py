@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,8 @@ class Filters:
     since: date | None = None
     until: date | None = None
     sources: tuple[str, ...] = ()
+    undated: bool = False
+    """With `until`, keep undated articles too (an as-of date: they cannot be placed in time)."""
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -39,12 +41,35 @@ class Filters:
             clauses.append({"published_int": {"$gte": date_to_int(self.since)}})
         if self.until:
             clauses.append({"published_int": {"$lte": date_to_int(self.until)}})
-            clauses.append({"published_int": {"$gt": 0}})
+            if not self.undated:
+                clauses.append({"published_int": {"$gt": 0}})
         if self.hosts:
             clauses.append({"host": {"$in": list(self.hosts)}})
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@dataclass(frozen=True)
+class Recency:
+    """Newer articles first: each hit's fused score times `floor + (1 - floor) * 0.5 ** (age / half_life)`,
+    age in days before `reference` (the as-of day); undated articles get `floor`, as the oldest would."""
+
+    reference: date
+    half_life_days: float
+    floor: float = 0.0
+
+    def relative_to(self, published: Iterable[date | None]) -> "Recency":
+        """The decay measured from the newest of `published` (not after `reference`): "the latest" in a
+        collection whose newest article is a year old is that article, not nothing."""
+        newest = max((d for d in published if d is not None and d <= self.reference), default=None)
+        return replace(self, reference=newest) if newest else self
+
+    def weight(self, published: date | None) -> float:
+        if published is None:
+            return self.floor
+        age = max((self.reference - published).days, 0)
+        return self.floor + (1.0 - self.floor) * 0.5 ** (age / self.half_life_days)
 
 
 @dataclass
@@ -75,7 +100,8 @@ class Retriever:
         self.lexical = lexical
         self.settings = settings
 
-    def search(self, question: str, *, k: int | None = None, filters: Filters | None = None) -> Retrieval:
+    def search(self, question: str, *, k: int | None = None, filters: Filters | None = None,
+               recency: Recency | None = None) -> Retrieval:
         k = k or self.settings.top_k
         filters = filters or Filters()
         candidates = max(self.settings.candidate_k, k * 3)
@@ -92,16 +118,17 @@ class Retriever:
         started = time.perf_counter()
         lexical = self.lexical.search(
             question, candidates, since=date_to_int(filters.since), until=date_to_int(filters.until),
-            sources=filters.hosts,
+            sources=filters.hosts, undated=filters.undated,
         )
         timings["lexical"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        hits = self._fuse(dense, lexical, k)
+        hits = self._fuse(dense, lexical, k, recency)
         timings["fuse"] = time.perf_counter() - started
         return Retrieval(hits, timings)
 
-    def _fuse(self, dense: list[tuple[StoredChunk, float]], lexical: list[tuple[str, float]], k: int) -> list[Hit]:
+    def _fuse(self, dense: list[tuple[StoredChunk, float]], lexical: list[tuple[str, float]], k: int,
+              recency: Recency | None = None) -> list[Hit]:
         s = self.settings
         fused = rrf_fuse([([c.id for c, _ in dense], s.dense_weight), ([i for i, _ in lexical], s.lexical_weight)],
                          s.rrf_k)
@@ -109,6 +136,11 @@ class Retriever:
         missing = [cid for cid, _ in lexical if cid not in chunks]
         if missing:
             chunks.update({c.id: c for c in self.store.get_chunks(missing)})
+        weights: dict[str, float] = {}
+        if recency is not None:
+            relative = recency.relative_to(c.published for c in chunks.values())
+            weights = {cid: relative.weight(chunks[cid].published) for cid in fused if cid in chunks}
+            fused = {cid: score * weights[cid] for cid, score in fused.items() if cid in weights}
         dense_rank = {c.id: (r, score) for r, (c, score) in enumerate(dense, start=1)}
         lexical_rank = {cid: (r, score) for r, (cid, score) in enumerate(lexical, start=1)}
         per_article: dict[str, int] = {}
@@ -123,7 +155,7 @@ class Retriever:
             d, lx = dense_rank.get(cid), lexical_rank.get(cid)
             hits.append(Hit(chunk=chunk, score=fused[cid], dense_rank=d[0] if d else None,
                             dense_score=d[1] if d else None, lexical_rank=lx[0] if lx else None,
-                            lexical_score=lx[1] if lx else None))
+                            lexical_score=lx[1] if lx else None, recency=weights.get(cid, 1.0)))
             if len(hits) >= k:
                 break
         return hits

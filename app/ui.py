@@ -54,6 +54,7 @@ class ChatTab:
     examples: list[Any]
     since: Any
     until: Any
+    as_of: Any
     outlets: Any
     k: Any
     mode: Any
@@ -177,6 +178,9 @@ def _chat_tab(ui: NewsdeskUI, settings: Settings, articles: list[ArticleInfo]) -
                 with gr.Row():
                     since = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", max_lines=1, elem_id="nd-since")
                     until = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", max_lines=1, elem_id="nd-until")
+                    as_of = gr.Textbox(label="As of", placeholder="today", max_lines=1, elem_id="nd-as-of",
+                                       info="Only articles published by then; “last week”, “latest” "
+                                            "read from that day")
                 outlets = gr.Dropdown(label="Outlets", choices=outlet_choices(articles), multiselect=True, value=[],
                                       info="Only these outlets (none selected: all)", elem_id="nd-outlets")
                 with gr.Row():
@@ -190,8 +194,8 @@ def _chat_tab(ui: NewsdeskUI, settings: Settings, articles: list[ArticleInfo]) -
                                              elem_id=f"nd-export-{fmt}")
                            for fmt, label in zip(EXPORT_FORMATS, ("Markdown", "CSV", "JSON"), strict=True)]
     return ChatTab(chatbot=chatbot, question=question, send=send, clear=clear, examples=examples, since=since,
-                   until=until, outlets=outlets, k=k, mode=mode, sources=sources, session=gr.State(ChatSession()),
-                   exports=exports)
+                   until=until, as_of=as_of, outlets=outlets, k=k, mode=mode, sources=sources,
+                   session=gr.State(ChatSession()), exports=exports)
 
 
 def _wire_chat(ui: NewsdeskUI, chat: ChatTab) -> None:
@@ -202,7 +206,8 @@ def _wire_chat(ui: NewsdeskUI, chat: ChatTab) -> None:
         `.then`), then the question box emptied, or kept when the validator refused the question."""
         asked = listener(fn=ui.respond, inputs=chat.inputs, outputs=chat.outputs, validator=ui.validate,
                          show_progress="minimal", **api)
-        asked.then(fn=ui.take_question, inputs=[chat.question, chat.since, chat.until], outputs=chat.question,
+        asked.then(fn=ui.take_question, inputs=[chat.question, chat.since, chat.until, chat.as_of],
+                   outputs=chat.question,
                    queue=False, show_progress="hidden", api_visibility="private")
         asked.then(fn=ui.exports, inputs=chat.session, outputs=chat.exports, show_progress="hidden",
                    api_visibility="private")

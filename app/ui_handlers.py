@@ -38,7 +38,7 @@ so a session's memory stops growing however long it runs."""
 EXPORT_FORMATS = {"markdown": "md", "csv": "csv", "json": "json"}
 """The answer's export buttons: format -> file extension (`app.export`)."""
 
-CHAT_INPUTS = ("question", "session", "since", "until", "outlets", "k", "mode")
+CHAT_INPUTS = ("question", "session", "since", "until", "as_of", "outlets", "k", "mode")
 """The chat event's inputs by name, in the order `NewsdeskUI.respond` and `validate` take them
 (`app.ui.ChatTab.inputs` lists its components in this order)."""
 
@@ -193,8 +193,8 @@ class NewsdeskUI:
             return None
 
     def respond(
-        self, question: str, session: ChatSession | None, since: str, until: str, sources: list[str] | None,
-        k: float | None, mode: str | None,
+        self, question: str, session: ChatSession | None, since: str, until: str, as_of: str,
+        sources: list[str] | None, k: float | None, mode: str | None,
     ) -> Iterator[tuple[Any, Any, Any]]:
         """Stream an answer: yields (chat messages, sources panel, session).
 
@@ -211,6 +211,7 @@ class NewsdeskUI:
         try:
             question = check_question(question)
             filters = parse_filters(since, until, sources)
+            day = parse_day(as_of, "as-of")
             assistant = self.assistant_for(mode)
         except NewsdeskError as e:
             # A warning, not gr.Error: an error would paint every output (the whole chat) red.
@@ -225,7 +226,8 @@ class NewsdeskUI:
         history = list(session.turns)
         text, answer = "", None
         try:
-            for event in assistant.stream(question, history=history, filters=filters, k=int(k) if k else None):
+            for event in assistant.stream(question, history=history, filters=filters, k=int(k) if k else None,
+                                          as_of=day):
                 if isinstance(event, Answer):
                     answer = event
                     continue
@@ -245,14 +247,14 @@ class NewsdeskUI:
         assert answer is not None
         yield self._finish(question, answer, turn, messages, session, assistant.answerer.name)
 
-    def take_question(self, question: str, since: str, until: str) -> str:
+    def take_question(self, question: str, since: str, until: str, as_of: str) -> str:
         """The question box after Ask: emptied when the question will be asked, kept (to correct it)
         when the validator refuses it. Runs beside `respond`, which has already read the box."""
-        checks = self.validate(question, None, since, until, None, None, None)
+        checks = self.validate(question, None, since, until, as_of, None, None, None)
         return "" if all(c is None or c["is_valid"] for c in checks) else question
 
     def validate(
-        self, question: str, session: Any, since: str, until: str, sources: Any, k: Any, mode: Any
+        self, question: str, session: Any, since: str, until: str, as_of: str, sources: Any, k: Any, mode: Any
     ) -> list[Any]:
         """Gradio's validator for `respond`: messages shown on the inputs, before anything runs; one per
         input of `CHAT_INPUTS`, in its order (None: nothing to say about that input)."""
@@ -269,7 +271,7 @@ class NewsdeskUI:
                                                     f"{MAX_QUESTION_CHARS}.")
         else:
             checks["question"] = gr.validate(True, "")
-        for name, value, what in (("since", since, "from"), ("until", until, "to")):
+        for name, value, what in (("since", since, "from"), ("until", until, "to"), ("as_of", as_of, "as-of")):
             try:
                 parse_day(value, what)
                 checks[name] = gr.validate(True, "")
@@ -289,8 +291,11 @@ class NewsdeskUI:
         empty = answer.empty_store
         body = render.sources_body(answer.citations, turn, self.article_text, abstained=answer.abstained,
                                    empty_store=empty)
+        from app.assistant import describe_search
+
         seconds = answer.timings.get("total", 0.0)
-        footer = f"{mode} answer in {_duration(seconds)}" if seconds else ""
+        footer = " ".join(p for p in (describe_search(answer.window),
+                                      f"{mode} answer in {_duration(seconds)}." if seconds else "") if p)
         session.entries.append(render.SourcesEntry(turn, question, body, answer.abstained and not empty, footer))
         if not empty:
             session.turns.append(Turn(question, answer.text, answer.standalone_question))

@@ -1,5 +1,5 @@
-"""`python -m bench ingest|query|startup|scale|server|load|arenas|warm`: run a benchmark, print its table,
-write it into its section of docs/benchmarks.md."""
+"""`python -m bench ingest|query|startup|scale|server|load|arenas|warm|near-dups`: run a benchmark, print its
+table, write it into its section of docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from typing import Any
 from bench import DEFAULT_ARTICLES, DEFAULT_CACHE, DEFAULT_OUT, DEFAULT_QUESTIONS, write_section
 
 SECTIONS = {"ingest": "Ingest", "query": "Query latency", "startup": "Start-up", "scale": "Scale",
-            "server": "Chroma server", "load": "Load", "arenas": "Memory over a long run", "warm": "Warm CLI"}
+            "server": "Chroma server", "load": "Load", "arenas": "Memory over a long run", "warm": "Warm CLI",
+            "as-of": "As of (RealTimeQA)", "near-dups": "Near-duplicates"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="load: warm-up requests before the measured run (default 400)")
     p.add_argument("--idle-minutes", type=float, default=None, metavar="M",
                    help="load: NEWSDESK_SESSION_IDLE_MINUTES for the app (default: the app's own)")
+    p.add_argument("--store", type=Path, default=None, metavar="DIR",
+                   help="as-of: a store of the articles to reuse (default: one in the cache)")
     p.add_argument("--json", action="store_true", help="also print the raw results as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="log details")
     return p
@@ -93,10 +96,18 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], Callable[[dict[str, 
         result = load.run(args.requests, (args.clients or [load.CLIENTS])[0], turns=args.turns,
                           warmup=args.warmup, idle_minutes=args.idle_minutes)
         return result, load.to_markdown
+    if args.command == "as-of":
+        from bench import as_of
+
+        return as_of.run(args.articles, args.questions, cache=args.cache, store_dir=args.store), as_of.to_markdown
     if args.command == "warm":
         from bench import warm
 
         return warm.run(cache=args.cache, repeats=args.repeats or 5), warm.to_markdown
+    if args.command == "near-dups":
+        from bench import near_duplicates
+
+        return near_duplicates.run(args.articles, cache=args.cache), near_duplicates.to_markdown
     if args.command == "arenas":
         from bench import load
 
@@ -115,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure(args.verbose)
     for path, name in ((args.articles, "--articles"), (args.questions, "--questions")):
         needed = (name == "--articles" and args.command not in ("load", "warm")
-                  or args.command in ("query", "scale", "server"))
+                  or args.command in ("query", "scale", "server", "as-of"))
         if needed and not path.is_file():
             print(f"error: {name}: no such file: {path}", file=sys.stderr)
             return 2

@@ -105,6 +105,9 @@ class Hit:
     lexical_rank: int | None = None
     dense_score: float | None = None
     lexical_score: float | None = None
+    recency: float = 1.0
+    """How current the article is for a question about the current state: the recency decay's weight,
+    1.0 for the newest article found (and for every article when there is no decay)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,14 @@ class SearchWindow:
     since: date | None = None
     until: date | None = None
     outlets: tuple[str, ...] = ()
+    as_of: date | None = None
+    """The day the question was asked as of: articles published after it were not used."""
+    phrase: str = ""
+    """The question's own words the dates were read from ("last week"), "" when they came from filters."""
+    recency: bool = False
+    """Newer articles ranked higher (the question asked about the current state)."""
+    undated: bool = False
+    """Undated articles were searched too (they cannot be placed in time, so an as-of date keeps them)."""
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,16 @@ class Settings(BaseSettings):
     rrf_k: int = Field(default=60, ge=1)
     max_chunks_per_article: int = Field(default=3, ge=1)
     history_tokens: int = Field(default=1000, ge=0)
+    time_words: bool = True
+    """Read the question's time words ("last week", "in October", "latest") against the as-of day; off,
+    dates come only from the filters (how answers were before as-of existed: a benchmark baseline)."""
+    recency_half_life_days: float = Field(default=7.0, gt=0, le=3650)
+    """Questions about the current state ("latest", "now", "still") rank an article this many days older
+    than the as-of day at half weight, beyond `recency_floor` (calibrated: docs/benchmarks.md, As of)."""
+    recency_floor: float = Field(default=0.25, ge=0.0, le=1.0)
+    """The weight an arbitrarily old (or undated) article keeps under the recency decay."""
+    as_of_half_life_days: float | None = Field(default=None, gt=0, le=3650)
+    """The same decay for every question asked as of a date (None: only for current-state questions)."""
     abstain_threshold: float | None = None
 
     llm: Literal["extractive", "openai", "ollama"] = "extractive"
@@ -100,6 +110,15 @@ class Settings(BaseSettings):
     @property
     def server_mode(self) -> bool:
         return self.chroma_host is not None
+
+    @property
+    def store_key(self) -> str:
+        """A file name for state kept beside one store: the collection, and the Chroma server's host and
+        port when there is one (feeds watched, the near-duplicate index)."""
+        if not self.server_mode:
+            return self.collection
+        host = "".join(ch if ch.isalnum() or ch in ".-" else "_" for ch in self.chroma_host or "")
+        return f"{host}-{self.chroma_port}-{self.collection}"
 
 
 def _describe(error: ValidationError) -> str:

@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,8 @@ class Question:
     expected_facts: tuple[str, ...] = ()
     unanswerable: bool = False
     follow_up_of: str | None = None
+    asked: date | None = None
+    """The day the question was asked ("date", as RealTimeQA gives it, or "as_of")."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class RunOptions:
     min_similarity: float = 0.8
     """Embedding cosine at which a cited quote supports an answer sentence it shares few words with."""
     warmup: bool = True
+    as_of: bool = False
+    """Ask each question as of the day it was asked (`Question.asked`)."""
 
 
 @dataclass
@@ -106,7 +111,18 @@ def parse_question(row: dict[str, Any], number: int) -> Question:
         gold=_str_list(row.get("gold_article_ids")) + _str_list(row.get("gold_urls")),
         expected_facts=_str_list(row.get("expected_facts")), unanswerable=bool(row.get("unanswerable", False)),
         follow_up_of=str(row["follow_up_of"]) if row.get("follow_up_of") else None,
+        asked=_asked(row.get("as_of") or row.get("date"), number),
     )
+
+
+def _asked(value: object, number: int) -> date | None:
+    """A question's date as YYYY-MM-DD or YYYY/MM/DD (RealTimeQA's form)."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value).replace("/", "-"))
+    except ValueError as e:
+        raise QuestionsError(f"line {number}: the date {value!r} is not YYYY-MM-DD") from e
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -198,13 +214,15 @@ def history_for(q: Question, answers: dict[str, Answer]) -> list[Turn]:
 
 
 def answer_all(assistant: "Assistant", questions: Sequence[Question], *, k: int,
-               warmup: bool = True) -> dict[str, Answer]:
-    """Ask every question (follow-ups with their history); answers by question id."""
+               warmup: bool = True, as_of: bool = False) -> dict[str, Answer]:
+    """Ask every question (follow-ups with their history; with `as_of`, each as of the day it was asked);
+    answers by question id."""
     if warmup:
         assistant.ask(WARMUP_QUESTION, k=k)  # first-call costs (allocations, lazy imports) are not latency
     answers: dict[str, Answer] = {}
     for q in ordered(questions):
-        answers[q.id] = assistant.ask(q.question, history=history_for(q, answers), k=k)
+        answers[q.id] = assistant.ask(q.question, history=history_for(q, answers), k=k,
+                                      as_of=q.asked if as_of else None)
         logger.debug("%s: %s", q.id, answers[q.id].text)
     return answers
 
@@ -330,7 +348,7 @@ def evaluate(assistant: "Assistant", questions: Sequence[Question], options: Run
     # Enough hits for MRR@depth. The extractive answerer reads only its first `pool` hits, and the fused
     # ranking is the same prefix whatever k, so the answer is the one the product gives by default.
     ask_k = max(options.k, options.depth, assistant.settings.top_k)
-    answers = answer_all(assistant, questions, k=ask_k, warmup=options.warmup)
+    answers = answer_all(assistant, questions, k=ask_k, warmup=options.warmup, as_of=options.as_of)
     texts = ArticleTexts(assistant.store)
     results = [score_question(q, answers[q.id], options, article_text=texts, similarity=similarity)
                for q in questions]

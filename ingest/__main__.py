@@ -1,4 +1,5 @@
-"""`python -m ingest`: add articles from files, folders, URLs, feeds and JSONL; list, delete, stats; watch feeds."""
+"""`python -m ingest`: add articles from files, folders, URLs, feeds and JSONL; list, delete, stats, copies;
+watch feeds."""
 
 from __future__ import annotations
 
@@ -14,17 +15,18 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ingest.watch import StopFlag
+    from vectorstore.store import ArticleStore
 
 logger = logging.getLogger("ingest")
 
-SUBCOMMANDS = ("list", "delete", "stats")
+SUBCOMMANDS = ("list", "delete", "stats", "copies")
 
 
 def _ingest_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m ingest",
         description="Ingest news articles into the Newsdesk store. Unchanged articles are skipped; "
-        "changed ones replace their old version. Other commands: list, delete ID, stats, "
+        "changed ones replace their old version. Other commands: list, delete ID, stats, copies, "
         "watch --feed URL (keep feeds current).",
         epilog="Sources: .txt .md .html .htm .pdf .jsonl files, folders (recursive), http(s) URLs.",
     )
@@ -48,7 +50,9 @@ def _admin_parser() -> argparse.ArgumentParser:
     rm.add_argument("ids", nargs="+", metavar="ID")
     st = sub.add_parser("stats", help="counts of articles and chunks")
     st.add_argument("--json", action="store_true")
-    for s in (ls, rm, st):
+    cp = sub.add_parser("copies", help="syndicated and near-duplicate articles, grouped by story")
+    cp.add_argument("--json", action="store_true")
+    for s in (ls, rm, st, cp):
         s.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -166,8 +170,12 @@ def _run_admin(args: argparse.Namespace) -> int:
         stats = store.stats()
         print(json.dumps(stats, ensure_ascii=False, indent=None if args.json else 2))
         return 0
+    if args.command == "copies":
+        return _print_copies(store, as_json=args.json)
     if args.command == "delete":
-        missing = [i for i in args.ids if not store.delete_article(i)]
+        from ingest.pipeline import delete_articles
+
+        missing = delete_articles(store, args.ids)
         for i in missing:
             print(f"error: no article with id {i!r} (see `python -m ingest list`)", file=sys.stderr)
         print(f"deleted {len(args.ids) - len(missing)} article(s)")
@@ -184,6 +192,33 @@ def _run_admin(args: argparse.Namespace) -> int:
         chunks = f"{a.chunks:3d} chunk{'s' if a.chunks != 1 else ' '}"
         print(f"{when}  {chunks}  {a.title[:70]:70s}  {a.source[:30]:30s}  {a.id}")
     print(f"{len(articles)} article(s)")
+    return 0
+
+
+def _print_copies(store: ArticleStore, *, as_json: bool) -> int:
+    from ingest.near_duplicates import NearDuplicateTracker
+
+    index = NearDuplicateTracker(store).index()
+    if index is None:
+        print("error: the near-duplicate index could not be read or rebuilt (see the warning above)", file=sys.stderr)
+        return 1
+    titles = {a.id: a.title for a in store.list_articles()}
+    groups = index.groups()
+    for group in groups:
+        if as_json:
+            print(json.dumps({"id": group.id, "outlets": group.outlets, "members": [
+                {"id": m.article_id, "source": m.source, "title": titles.get(m.article_id, ""),
+                 "published": m.published.isoformat() if m.published else None} for m in group.members]},
+                ensure_ascii=False))
+            continue
+        print(f"{titles.get(group.id, '')[:70] or group.id}  ({_plural(len(group), 'article')}: "
+              f"{', '.join(group.outlets)})")
+        for m in group.members:
+            when = m.published.isoformat() if m.published else "----------"
+            print(f"  {when}  {(m.source or '(unknown outlet)')[:30]:30s}  {m.article_id}")
+    if not as_json:
+        stories = f"{len(groups)} {'story' if len(groups) == 1 else 'stories'}"
+        print(f"{stories} told by more than one article" if groups else "no near-duplicate articles")
     return 0
 
 

@@ -15,6 +15,7 @@ from core.records import Article, Chunk
 from core.settings import Settings
 from ingest.chunking import Chunker, embedding_header
 from ingest.loaders import Loaded
+from ingest.near_duplicates import NearDuplicateTracker
 from vectorstore.embedding import pack_vectors
 from vectorstore.store import ArticleStore, PreparedArticle
 
@@ -95,6 +96,8 @@ class Ingestor:
         self.embedder = embedder
         self.chunker = chunker
         self.batch_chunks = batch_chunks
+        self.copies = NearDuplicateTracker(store)
+        """Syndicated copies: every committed write is recorded in the store's near-duplicate index."""
 
     @classmethod
     def from_settings(cls, settings: Settings, *, store: ArticleStore | None = None,
@@ -219,7 +222,8 @@ class Ingestor:
             end = offset + len(p.chunks)
             prepared.append(PreparedArticle(p.article, p.chunks, vectors[offset:end], packed[offset:end]))
             offset = end
-        self.store.write_articles(prepared)
+        with self.copies.around_write(added=[p.article for p in pending]):
+            self.store.write_articles(prepared)
         logger.info("wrote %d article(s), %d chunk(s)", len(prepared), len(texts))
         report.chunks_embedded += len(texts)
         report.updated += sum(p.update for p in pending)
@@ -238,8 +242,20 @@ class Ingestor:
                 logger.info("pruning %s (%s is gone)", info.id, origin)
                 pruned += 1
                 if not dry_run:
-                    self.store.delete_article(info.id)
+                    delete_articles(self.store, [info.id], self.copies)
         return pruned
+
+
+def delete_articles(store: ArticleStore, ids: Sequence[str], copies: NearDuplicateTracker | None = None) -> list[str]:
+    """Delete articles and their chunks, and take them out of their near-duplicate groups; returns the
+    ids that were not stored."""
+    copies = copies or NearDuplicateTracker(store)
+    missing = []
+    for article_id in ids:
+        with copies.around_write(removed=[article_id]):
+            if not store.delete_article(article_id):
+                missing.append(article_id)
+    return missing
 
 
 def _under(path: Path, root: Path) -> bool:
@@ -276,4 +292,4 @@ def _progress_bar(enabled: bool) -> Any:
     return tqdm(desc="ingesting", unit="source", dynamic_ncols=True, leave=False)
 
 
-__all__ = ["IngestReport", "Ingestor", "StoreUnavailable"]
+__all__ = ["IngestReport", "Ingestor", "StoreUnavailable", "delete_articles"]

@@ -231,12 +231,7 @@ def _time(data: dict[str, Any], key: str) -> float | None:
 
 def state_path(settings: Settings) -> Path:
     """The watch state of the store `settings` name: in the store folder, one file a collection (and server)."""
-    if settings.server_mode:
-        host = re.sub(r"[^A-Za-z0-9.-]", "_", settings.chroma_host or "")
-        name = f"{host}-{settings.chroma_port}-{settings.collection}"
-    else:
-        name = settings.collection
-    return settings.store_dir / "watch" / f"{name}.json"
+    return settings.store_dir / "watch" / f"{settings.store_key}.json"
 
 
 def _read_raw(path: Path) -> dict[str, Any]:

@@ -98,9 +98,11 @@ class LexicalIndex:
         return len(self._loaded.ids) if self._loaded else 0
 
     def search(
-        self, query: str, k: int, *, since: int = 0, until: int = 0, sources: tuple[str, ...] = ()
+        self, query: str, k: int, *, since: int = 0, until: int = 0, sources: tuple[str, ...] = (),
+        undated: bool = False,
     ) -> list[tuple[str, float]]:
-        """Chunk ids and BM25 scores, best first; filters on published (YYYYMMDD ints) and source."""
+        """Chunk ids and BM25 scores, best first; filters on published (YYYYMMDD ints) and source. With
+        `until`, undated chunks are left out unless `undated`."""
         import numpy as np
 
         self.refresh()
@@ -112,7 +114,7 @@ class LexicalIndex:
         if since:
             mask *= index.published >= since
         if until:
-            mask *= (index.published <= until) & (index.published > 0)
+            mask *= (index.published <= until) & ((index.published > 0) | undated)
         if sources:
             mask *= np.isin(index.sources, list(sources))
         known = [t for t in tokens if t in index.bm25.vocab_dict]

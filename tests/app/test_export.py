@@ -44,7 +44,8 @@ def test_the_directive_characters_in_a_quote_are_encoded() -> None:
 def test_markdown_lists_each_source_with_its_quote_and_link() -> None:
     text = answer_markdown(_answer())
     assert text.startswith("**Q:** What did Korea agree to?\n\n" + QUOTE + " [1] Two more. [2]\n\n**Sources**")
-    assert "1. [Cambodia and \\*Korea\\* \\[agree\\]](https://news.example/korea#top) (news.example, 2025-11-04)" in text
+    title = "[Cambodia and \\*Korea\\* \\[agree\\]](https://news.example/korea#top)"
+    assert f"1. {title} (news.example, 2025-11-04)" in text
     assert f"   > {QUOTE}" in text
     assert f"({fragment_link('https://news.example/korea', QUOTE)})" in text
     assert "2. =HYPERLINK(\"http://evil\") (undated)" in text and "article upload:abc, characters 0\u201319" in text

@@ -40,9 +40,9 @@ def test_check_question_counts_characters_after_collapsing_whitespace() -> None:
 def test_ui_refuses_an_oversized_question_with_a_message(tmp_path: Path) -> None:
     ui = NewsdeskUI(NeverAsked(), Settings(store_dir=tmp_path, collection="ui-test", _env_file=None))  # type: ignore[arg-type]
     with pytest.warns(UserWarning, match="too long"):
-        steps = list(ui.respond(LONG, None, "", "", [], 5, "extractive"))
+        steps = list(ui.respond(LONG, None, "", "", "", [], 5, "extractive"))
     assert steps == [([], render.sources_panel([]), {"__type__": "update"})]  # nothing in the chat changes
-    asked = ui.validate(LONG, None, "", "", [], 5, "extractive")[0]
+    asked = ui.validate(LONG, None, "", "", "", [], 5, "extractive")[0]
     assert asked["is_valid"] is False
     length = len(LONG.strip())
     assert asked["message"] == f"That question is {length} characters long; the limit is {MAX_QUESTION_CHARS}."

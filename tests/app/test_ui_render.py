@@ -287,7 +287,7 @@ class ScriptedAssistant:
         self.store = ScriptedStore({"https://news.example/a": ARTICLE})
         self.answer, self.error, self.calls = answer, error, []
 
-    def stream(self, question, *, history=(), filters=None, k=None):
+    def stream(self, question, *, history=(), filters=None, k=None, as_of=None):
         self.calls.append((question, list(history), filters, k))
         if self.error:
             yield "Half an answer "
@@ -297,7 +297,7 @@ class ScriptedAssistant:
 
 
 def _respond(ui: NewsdeskUI, question: str, session=None, since: str = "") -> list[tuple]:
-    return list(ui.respond(question, session, since, "", [], 5, "extractive"))
+    return list(ui.respond(question, session, since, "", "", [], 5, "extractive"))
 
 
 def test_respond_streams_then_renders_answer_and_sources(tmp_path: Path):
@@ -349,12 +349,12 @@ def test_a_long_chat_keeps_its_latest_answers_with_unique_anchors(tmp_path: Path
 
 def test_the_question_box_empties_only_when_the_question_is_asked(tmp_path: Path):
     ui = NewsdeskUI(ScriptedAssistant(), Settings(store_dir=tmp_path, collection="ui-test", _env_file=None))  # type: ignore[arg-type]
-    assert ui.take_question("What did police say?", "", "") == ""
+    assert ui.take_question("What did police say?", "", "", "") == ""
     # refused questions stay in the box to be corrected
-    assert ui.take_question("   ", "", "") == "   "
-    assert ui.take_question("What did police say?", "04/11/2025", "") == "What did police say?"
-    assert ui.take_question("What did police say?", "2025-12-01", "2025-01-01") == "What did police say?"
-    assert ui.take_question("x" * (MAX_QUESTION_CHARS + 1), "", "") == "x" * (MAX_QUESTION_CHARS + 1)
+    assert ui.take_question("   ", "", "", "") == "   "
+    assert ui.take_question("What did police say?", "04/11/2025", "", "") == "What did police say?"
+    assert ui.take_question("What did police say?", "2025-12-01", "2025-01-01", "") == "What did police say?"
+    assert ui.take_question("x" * (MAX_QUESTION_CHARS + 1), "", "", "") == "x" * (MAX_QUESTION_CHARS + 1)
 
 
 def test_respond_turns_failures_into_words(tmp_path: Path, caplog: pytest.LogCaptureFixture):
@@ -376,8 +376,9 @@ def test_respond_refuses_bad_input_without_touching_the_chat(tmp_path: Path):
             steps = _respond(ui, question, since=since)
         assert steps == [([], render.sources_panel([]), {"__type__": "update"})]  # the chat is unchanged
     assert assistant.calls == []
-    checks = ui.validate("", None, "2025-02-30", "", [], 5, "extractive")
-    assert [c["is_valid"] for c in checks if c] == [False, False, True]
+    checks = ui.validate("", None, "2025-02-30", "", "4 Nov", [], 5, "extractive")
+    assert [c["is_valid"] for c in checks if c] == [False, False, True, False]
+    assert "as-of date" in checks[4]["message"]
 
 
 def test_example_questions_come_from_the_file_beside_the_articles_else_from_the_store(tmp_path: Path):

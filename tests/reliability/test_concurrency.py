@@ -181,8 +181,8 @@ def test_questions_while_an_ingest_replaces_articles(forkserver: ForkServer, emb
         while not done.is_set():
             n += 1
             try:
-                *_, last = ui.respond(QUESTIONS[(n + 1) % 4].format(i=(n * 7) % 36), ChatSession(), "", "", [],
-                                      None, None)
+                *_, last = ui.respond(QUESTIONS[(n + 1) % 4].format(i=(n * 7) % 36), ChatSession(), "", "", "",
+                                      [], None, None)
                 html = last[0][-1]["content"]
                 if "nd-error-msg" in html:
                     failures.append(f"ui: {html}")

@@ -1,0 +1,82 @@
+"""Answers as of a date on a story told over weeks (tests/data/dated, written for these tests): a figure that
+grows from 120 to 812, an undated explainer. The latest figure, the figure as it stood on an earlier day,
+and a question about "last week", each with the sentence it must cite."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA
+
+pytestmark = pytest.mark.slow
+
+DATED = DATA / "dated"
+HOW_MANY = "How many Korean citizens have been repatriated so far?"
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory, embedder):
+    from app.assistant import build_assistant
+    from core.settings import Settings
+    from ingest.loaders import load_sources
+    from ingest.pipeline import Ingestor
+
+    settings = Settings(store_dir=tmp_path_factory.mktemp("dated") / "store", collection="dated", _env_file=None)
+    report = Ingestor.from_settings(settings, embedder=embedder).run(load_sources([str(DATED)], settings))
+    assert report.failed == 0 and report.added == 5, report.errors
+    return build_assistant(settings, embedder=embedder)
+
+
+def _first(answer) -> tuple[str, str]:
+    assert not answer.abstained and answer.citations, answer.text
+    return answer.citations[0].quote, answer.citations[0].published.isoformat()
+
+
+def test_the_latest_figure_comes_from_the_newest_article(assistant) -> None:
+    answer = assistant.ask(HOW_MANY)
+    quote, published = _first(answer)
+    assert "812" in quote and published == "2025-11-04"
+    assert answer.window.recency and answer.window.as_of is None
+    assert "newer articles first" in answer.notes[-1]
+
+
+def test_as_of_an_earlier_day_the_figure_is_the_one_reported_by_then(assistant) -> None:
+    answer = assistant.ask(HOW_MANY, as_of=date(2025, 10, 1))
+    quote, published = _first(answer)
+    assert "310" in quote and published == "2025-09-23"
+    assert all(c.published is None or c.published <= date(2025, 10, 1) for c in answer.citations)
+    assert answer.window.until == date(2025, 10, 1) and answer.window.undated
+    assert answer.notes[-1] == ("Searched articles published up to 1 Oct 2025; undated articles included; "
+                                "newer articles first.")
+
+
+def test_last_week_is_read_from_the_as_of_day(assistant) -> None:
+    answer = assistant.ask("How many Korean citizens were repatriated last week?", as_of=date(2025, 10, 20))
+    quote, published = _first(answer)
+    assert "545" in quote and published == "2025-10-14"
+    assert (answer.window.since, answer.window.until) == (date(2025, 10, 13), date(2025, 10, 20))
+    assert answer.window.phrase == "last week"
+
+
+def test_before_the_story_began_only_the_undated_explainer_can_be_cited(assistant) -> None:
+    answer = assistant.ask(HOW_MANY, as_of=date(2025, 8, 1))
+    assert all(c.published is None for c in answer.citations)
+    assert "812" not in answer.text and "310" not in answer.text
+
+
+def test_batch_lines_carry_their_own_as_of_day(tmp_path: Path) -> None:
+    from app.__main__ import _batch_questions
+
+    path = tmp_path / "q.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in [
+        {"id": "a", "question": HOW_MANY, "as_of": "2025-10-01"},
+        {"id": "b", "question": HOW_MANY},
+        {"id": "c", "question": HOW_MANY, "as_of": "1 October"},
+    ]) + "\n", encoding="utf-8")
+    rows = list(_batch_questions(str(path)))
+    assert rows[0] == ("a", HOW_MANY, date(2025, 10, 1), None) and rows[1] == ("b", HOW_MANY, None, None)
+    assert rows[2][1] is None and "line 3" in rows[2][3] and "YYYY-MM-DD" in rows[2][3]
