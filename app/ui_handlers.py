@@ -294,8 +294,8 @@ class NewsdeskUI:
         from app.assistant import describe_search
 
         seconds = answer.timings.get("total", 0.0)
-        footer = " ".join(p for p in (describe_search(answer.window),
-                                      f"{mode} answer in {_duration(seconds)}." if seconds else "") if p)
+        timing = f"{mode} answer in {_duration(seconds)}" if seconds else ""
+        footer = ". ".join(p for p in (timing, describe_search(answer.window).rstrip(".")) if p)
         session.entries.append(render.SourcesEntry(turn, question, body, answer.abstained and not empty, footer))
         if not empty:
             session.turns.append(Turn(question, answer.text, answer.standalone_question))

@@ -298,7 +298,7 @@ def _client(url: str) -> Any:
 
 def ask(client: Any, question: str, timeout: float = REQUEST_TIMEOUT) -> tuple[Any, ...]:
     """One question through /chat, as typed in the page with the default search options."""
-    job = client.submit(question=question, since="", until="", api_name="/chat")
+    job = client.submit(question=question, since="", until="", as_of="", api_name="/chat")
     return tuple(job.result(timeout=timeout))
 
 

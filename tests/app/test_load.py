@@ -69,7 +69,7 @@ def test_chat_is_one_public_endpoint(served: AppProcess) -> None:
         client.close()
     assert list(api["named_endpoints"]) == ["/chat"], "only the chat is an API; library writes stay private"
     names = [p["parameter_name"] for p in api["named_endpoints"]["/chat"]["parameters"]]
-    assert names == ["question", "since", "until", "sources", "k", "mode"]
+    assert names == ["question", "since", "until", "as_of", "sources", "k", "mode"]
 
 
 @pytest.mark.parametrize("size", [MAX_QUESTION_CHARS + 1, 200_000])
@@ -79,13 +79,13 @@ def test_oversized_question_is_refused_in_words(served: AppProcess, size: int) -
     client = _client(served)
     try:
         with pytest.raises(ValidationError) as refused:  # the page shows the same words on the question box
-            client.predict(question="scam " * (size // 5 + 1), since="", until="", api_name="/chat")
+            client.predict(question="scam " * (size // 5 + 1), since="", until="", as_of="", api_name="/chat")
         message = str(refused.value)
         assert f"the limit is {MAX_QUESTION_CHARS}" in message
         assert "Traceback" not in message and "Error(" not in message
         # the same client then asks a normal question and gets an answer
         reply = parse_reply("ok", client.predict(question="What did Korea agree to with Cambodia?", since="",
-                                                 until="", api_name="/chat"))
+                                                 until="", as_of="", api_name="/chat"))
         assert reply.error is None and reply.cited
     finally:
         client.close()
