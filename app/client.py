@@ -13,13 +13,13 @@ import base64
 import json
 import logging
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from core.errors import NewsdeskError
+from core.files import write_atomically
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -58,16 +58,7 @@ class ServerRecord:
 
     def write(self, settings: Settings) -> None:
         """Write the record atomically (a reader never sees half of it)."""
-        target = self.path(settings)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".server-", suffix=".json", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(asdict(self), handle)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(self.path(settings), json.dumps(asdict(self)).encode("utf-8"))
 
     def remove(self, settings: Settings) -> None:
         """Remove the record if it is still this server's (a newer server may have replaced it)."""

@@ -31,15 +31,15 @@ import json
 import logging
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.files import write_atomically
 from core.records import Article, Hit
 from core.sentences import sentences
 from core.settings import Settings
@@ -526,7 +526,7 @@ class NearDuplicates:
     def _rewrite(self) -> None:
         assert self.path is not None
         records = list(self._records())
-        _write_atomically(self.path, b"".join([_line(self._header()), *map(_line, records)]))
+        write_atomically(self.path, b"".join([_line(self._header()), *map(_line, records)]))
         self._lines = len(records)
         self._file_id = self._stat()
 
@@ -601,22 +601,6 @@ def _decode(text: str, num_perm: int) -> "np.ndarray | None":
     if len(digest) != num_perm:
         raise ValueError(f"a MinHash of {len(digest)} values, not {num_perm}")
     return digest
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Readers see the old file or the new one, never a part: a unique temporary file, then os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())  # a crash right after the replace must not leave an empty file
-        os.replace(temporary, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 __all__ = ["Collapsed", "Group", "Member", "NearDuplicateTracker", "NearDuplicates", "Params", "collapse", "index_path",

@@ -14,18 +14,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.errors import ConfigError, IngestError, NewsdeskError
+from core.files import write_atomically
 from core.settings import Settings
 from ingest.feeds import Feed, FeedEntry, parse_feed
 from ingest.fetch import fetch
@@ -264,22 +262,6 @@ def read_status(settings: Settings) -> list[FeedStatus]:
         logger.warning("ignoring the feed watch state %s: %s", path, e)
         return []
     return [state.status() for state in states.values()]
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never a part: a unique temporary file, then os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())  # a crash right after the replace must not leave an empty file
-        os.replace(temporary, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 # --- polls -------------------------------------------------------------------------------------------
@@ -553,7 +535,7 @@ class FeedWatcher:
             except (OSError, ValueError):
                 records = {}
             records.update({url: state.to_json() for url, state in self._feeds.items()})
-            _write_atomically(self.path, json.dumps({"version": STATE_VERSION, "feeds": records},
-                                                    ensure_ascii=False, indent=1))
+            write_atomically(self.path, json.dumps({"version": STATE_VERSION, "feeds": records},
+                                                   ensure_ascii=False, indent=1).encode("utf-8"))
         except OSError as e:
             logger.warning("could not save the feed watch state to %s: %s", self.path, e)
