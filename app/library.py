@@ -82,12 +82,13 @@ class Library:
         def tracked() -> Iterator["Loaded"]:
             loaded = load_untrusted(self.settings, uploads=uploads, urls=urls, feeds=feeds,
                                     upload_folder=upload_folder)
+            done = 0
             for done, item in enumerate(loaded, start=1):
                 if progress is not None:
                     progress(item, done)
                 yield item
             if progress is not None:
-                progress(None, done if "done" in locals() else 0)
+                progress(None, done)
 
         with self._writes:
             report = self.ingestor().run(tracked())

@@ -28,14 +28,20 @@ def _filters(since: str | None, until: str | None, sources: list[str] | None) ->
     """The filters of a tool call; a malformed or reversed date is an error the agent reads."""
     from mcp.server.mcpserver.exceptions import ToolError
 
-    try:
-        first = date.fromisoformat(since) if since else None
-        last = date.fromisoformat(until) if until else None
-    except ValueError as e:
-        raise ToolError(f"dates are YYYY-MM-DD: {e}") from e
+    first, last = _day(since), _day(until)
     if first and last and first > last:
         raise ToolError(f"since ({first}) is after until ({last})")
     return Filters(since=first, until=last, sources=tuple(sources or ()))
+
+
+def _day(text: str | None) -> date | None:
+    """A tool argument's date; a malformed one is an error the agent reads."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError as e:
+        raise ToolError(f"dates are YYYY-MM-DD: {e}") from e
 
 
 @contextlib.contextmanager
@@ -70,8 +76,7 @@ def build_mcp(assistant_for: AssistantFor) -> "MCPServer":
         articles do not answer it. Optional: since/until (YYYY-MM-DD, publication dates), sources (outlet
         hosts such as "example.com"), as_of (YYYY-MM-DD: answer as of that day)."""
         with _told():
-            day = _filters(as_of, None, None).since
-            answer = assistant_for(None).ask(question, filters=_filters(since, until, sources), as_of=day)
+            answer = assistant_for(None).ask(question, filters=_filters(since, until, sources), as_of=_day(as_of))
         data = answer_json(answer)
         return {key: data[key] for key in ("question", "answer", "abstained", "citations", "window", "notes")}
 
