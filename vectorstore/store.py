@@ -22,6 +22,16 @@ article rewrites it. Readers see committed versions only: `dense_search` and `ge
 whose hash is not their article's committed hash (a write in progress, or old chunks not yet deleted).
 A local reader process reopens its Chroma client when another process changed the store, because
 Chroma's local vector index is loaded once per process and does not follow other processes' writes.
+
+Readers write too. Before a get or a query, local Chroma "backfills" its segments from its write log:
+it reads the segment's last applied log offset, then, in a later transaction, applies the log entries
+past it. When a writer in another process applies and commits newer entries in between, the reader
+re-applies older ones over them, and an article's record goes back to an earlier state (seen as an
+article whose committed hash and text are those of its previous version). Chroma is not built for
+several processes on one directory, so the store serializes them itself: a writer holds `CHROMA_LOCK`
+exclusively for as long as it holds the write lock, and every Chroma call of a process that is not
+writing holds it shared. Within one process Chroma's compaction runs one message at a time, so a
+process that writes needs no lock against its own readers.
 """
 
 from __future__ import annotations
@@ -56,6 +66,9 @@ WRITE_BATCH = 2000
 
 LOCK_FILE = ".newsdesk-write.lock"
 """The advisory write lock inside a local store directory."""
+
+CHROMA_LOCK = ".newsdesk-chroma.lock"
+"""Held exclusively by the writing process, shared by every other process's Chroma calls (module docstring)."""
 
 INDEX_VERSION = 3
 """How articles are chunked and what their chunks carry; bumped when that changes (2: sentence vectors in
@@ -133,27 +146,64 @@ def _where(settings: Settings) -> str:
 
 
 class _WriteLock:
-    """`flock` on a local store's lock file: one writing process at a time, re-entrant within a process."""
+    """`flock` on a local store's lock file: one writing process at a time, re-entrant within a process.
+    The writing process also holds the Chroma lock exclusively, so no other process's Chroma call runs
+    while it writes (`reading`)."""
 
     def __init__(self, path: "os.PathLike[str]") -> None:
         self.path = path
+        self.chroma_path = os.path.join(os.path.dirname(path), CHROMA_LOCK)
         self._thread_lock = threading.RLock()  # threads of one process take turns too
         self._depth = 0
-        self._fd: int | None = None
+        self._fds: tuple[int, int | None] | None = None
 
     @contextmanager
     def hold(self, where: str) -> Iterator[None]:
         with self._thread_lock:
             if self._depth == 0:
-                self._fd = self._acquire(where)
+                self._fds = self._acquire_both(where)
             self._depth += 1
             try:
                 yield
             finally:
                 self._depth -= 1
-                if self._depth == 0 and self._fd is not None:
-                    os.close(self._fd)  # closing the descriptor releases the lock
-                    self._fd = None
+                if self._depth == 0 and self._fds is not None:
+                    for fd in self._fds:  # closing a descriptor releases its lock
+                        if fd is not None:
+                            os.close(fd)
+                    self._fds = None
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Around one Chroma call: shared with other readers, never during another process's write. A
+        process that is writing reads without it (its own calls are serialized by Chroma)."""
+        if self._depth:
+            yield
+            return
+        fd = _open_lock_file(self.chroma_path)
+        if fd is None:  # a store that cannot be written (read-only): no writer can be there either
+            yield
+            return
+        try:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)
+
+    def _acquire_both(self, where: str) -> tuple[int, int | None]:
+        fd = self._acquire(where)
+        try:
+            chroma = _open_lock_file(self.chroma_path)
+            if chroma is not None:
+                import fcntl
+
+                fcntl.flock(chroma, fcntl.LOCK_EX)  # waits for Chroma calls of other processes in flight
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, chroma
 
     def _acquire(self, where: str) -> int:
         import fcntl
@@ -176,6 +226,16 @@ class _WriteLock:
             os.close(fd)
             raise StoreUnavailable(f"{where} cannot be written: {e.strerror} ({self.path})") from e
         return fd
+
+
+def _open_lock_file(path: str) -> int | None:
+    """A descriptor to `flock`, created when missing; None when the store folder cannot hold one."""
+    for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY):
+        try:
+            return os.open(path, flags, 0o644)
+        except OSError:
+            continue
+    return None
 
 
 _WRITE_LOCKS: dict[str, _WriteLock] = {}
@@ -277,6 +337,15 @@ class ArticleStore:
         with self._lock.hold(self.location):
             yield
 
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Around each Chroma call: never at the same time as another process's write (module docstring)."""
+        if self._lock is None:
+            yield
+            return
+        with self._lock.reading():
+            yield
+
     # -- change tracking -----------------------------------------------------------------------
 
     def generation(self) -> str:
@@ -314,7 +383,7 @@ class ArticleStore:
     # -- reading -------------------------------------------------------------------------------
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        with self._gate.call():
+        with self._gate.call(), self._reading():
             try:
                 return self._live(fn)(*args, **kwargs)
             except Exception as e:
