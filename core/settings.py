@@ -55,13 +55,14 @@ class Settings(BaseSettings):
     time_words: bool = True
     """Read the question's time words ("last week", "in October", "latest") against the as-of day; off,
     dates come only from the filters (how answers were before as-of existed: a benchmark baseline)."""
-    recency_half_life_days: float = Field(default=7.0, gt=0, le=3650)
+    recency_half_life_days: float = Field(default=4.0, gt=0, le=3650)
     """Questions about the current state ("latest", "now", "still") rank an article this many days older
     than the as-of day at half weight, beyond `recency_floor` (calibrated: docs/benchmarks.md, As of)."""
-    recency_floor: float = Field(default=0.25, ge=0.0, le=1.0)
+    recency_floor: float = Field(default=0.0, ge=0.0, le=1.0)
     """The weight an arbitrarily old (or undated) article keeps under the recency decay."""
-    as_of_half_life_days: float | None = Field(default=None, gt=0, le=3650)
-    """The same decay for every question asked as of a date (None: only for current-state questions)."""
+    as_of_half_life_days: float | None = Field(default=30.0, gt=0, le=3650)
+    """The same decay for every question asked as of a given date (None: only for current-state questions).
+    The three defaults are the values `python -m bench as-of` chose on RealTimeQA's calibration weeks."""
     abstain_threshold: float | None = None
 
     llm: Literal["extractive", "openai", "ollama"] = "extractive"
