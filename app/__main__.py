@@ -77,13 +77,16 @@ def format_answer(answer: "Answer") -> str:
 
 def format_sources(answer: "Answer") -> str:
     """The numbered sources of an answer, one exact quote each."""
+    from core.records import also_reported
+
     lines = []
     if answer.citations:
         lines.append("Closest passages:" if answer.abstained else "Sources:")
     for c in answer.citations:
         when = c.published.isoformat() if c.published else "undated"
         outlet = f" — {c.source}" if c.source else ""
-        lines.append(f"[{c.n}] {c.title or c.article_id}{outlet}, {when}")
+        also = f"; {also_reported(c.copies)}" if c.copies else ""
+        lines.append(f"[{c.n}] {c.title or c.article_id}{outlet}, {when}{also}")
         lines.append(f"    \u201c{c.quote}\u201d")
         lines.append(f"    {c.url or c.article_id} (characters {c.start}\u2013{c.end})")
     return "\n".join(lines).rstrip()

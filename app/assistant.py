@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from app.answering import Answerer, answer_pieces, make_answerer
 from app.conversation import Turn, condense, trim_history
 from app.retrieval import Filters, Recency, Retriever
+from app.stories import disagreements, with_copies
 from app.timeframe import TimeReading, describe_window, read_time
 from core.errors import NewsdeskError
 from core.records import Answer, SearchWindow
@@ -97,6 +98,10 @@ class Assistant:
             answer = self.answerer.answer(plan.query, retrieval.hits)  # an LLM reads the time words itself
             yield from answer_pieces(answer.text)
         assert answer is not None, "an answerer's stream must end with its Answer"
+        with_copies(answer, retrieval.hits)
+        extra = disagreements(answer, self.store)
+        if extra:
+            yield extra
         answer.question, answer.standalone_question, answer.window = question, standalone, plan.window
         if plan.note:
             answer.notes.append(plan.note)
@@ -181,6 +186,7 @@ def build_assistant(
     answerer: Answerer | None = None,
 ) -> Assistant:
     """Wire the parts; tests pass real or fake parts through the same door."""
+    from ingest.near_duplicates import NearDuplicates
     from vectorstore.embedding import Embedder
     from vectorstore.lexical import LexicalIndex
     from vectorstore.store import ArticleStore
@@ -188,7 +194,7 @@ def build_assistant(
     store = store or ArticleStore(settings)
     embedder = embedder or Embedder.from_settings(settings)
     lexical = LexicalIndex.for_store(store)
-    retriever = Retriever(store, embedder, lexical, settings)
+    retriever = Retriever(store, embedder, lexical, settings, copies=NearDuplicates.for_reading(settings))
     if answerer is None:
         extractive = {"embedder": embedder}
         if settings.abstain_threshold is not None:

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote as _percent
 
-from core.records import Answer, Citation, SearchWindow, SentenceCheck
+from core.records import Answer, Citation, Copy, Disagreement, SearchWindow, SentenceCheck, also_reported
 
 FORMATS = ("text", "markdown", "json", "csv")
 """What `ask --format` and the API's `format` accept (text: the terminal layout of `app.__main__`)."""
@@ -44,6 +44,8 @@ def answer_json(answer: Answer) -> dict[str, Any]:
                    "outlets": list(answer.window.outlets), "as_of": _iso(answer.window.as_of),
                    "phrase": answer.window.phrase, "recency": answer.window.recency,
                    "undated": answer.window.undated},
+        "disagreements": [{"kind": d.kind, "values": [{"value": v, "citation": n} for v, n in d.values]}
+                          for d in answer.disagreements],
         "notes": answer.notes,
         "timings_ms": {k: round(v * 1000, 1) for k, v in answer.timings.items()},
     }
@@ -52,7 +54,14 @@ def answer_json(answer: Answer) -> dict[str, Any]:
 def citation_json(c: Citation) -> dict[str, Any]:
     return {"n": c.n, "article_id": c.article_id, "title": c.title, "url": c.url, "source": c.source,
             "published": _iso(c.published), "quote": c.quote, "start": c.start, "end": c.end,
-            "link": fragment_link(c.url, c.quote) if c.url else None}
+            "link": fragment_link(c.url, c.quote) if c.url else None,
+            "also_reported_by": [{"article_id": x.article_id, "source": x.source, "published": _iso(x.published)}
+                                 for x in c.copies]}
+
+
+def _copies(rows: list[dict[str, Any]] | None) -> tuple[Copy, ...]:
+    return tuple(Copy(article_id=r["article_id"], source=r.get("source") or "", published=_day(r.get("published")))
+                 for r in rows or [])
 
 
 def answer_from_json(data: dict[str, Any]) -> Answer:
@@ -63,7 +72,10 @@ def answer_from_json(data: dict[str, Any]) -> Answer:
         standalone_question=data.get("standalone_question") or "", mode=data.get("mode") or "",
         citations=[Citation(n=c["n"], article_id=c["article_id"], title=c.get("title") or "", url=c.get("url") or "",
                             source=c.get("source") or "", published=_day(c.get("published")), quote=c["quote"],
-                            start=c["start"], end=c["end"]) for c in data.get("citations", [])],
+                            start=c["start"], end=c["end"], copies=_copies(c.get("also_reported_by")))
+                   for c in data.get("citations", [])],
+        disagreements=[Disagreement(kind=d["kind"], values=tuple((v["value"], v["citation"]) for v in d["values"]))
+                       for d in data.get("disagreements") or []],
         notes=list(data.get("notes") or []), empty_store=bool(data.get("empty_store")),
         fallback_reason=data.get("fallback_reason") or "",
         checks=[SentenceCheck(index=c["sentence"], text=c["text"], status=c["status"])
@@ -117,7 +129,7 @@ def answer_markdown(answer: Answer) -> str:
         title = _md_escape(c.title or c.article_id)
         head = f"[{title}]({c.url})" if c.url else title
         facts = ", ".join(part for part in (_md_escape(c.source), _iso(c.published) or "undated") if part)
-        lines.append(f"{c.n}. {head} ({facts})")
+        lines.append(f"{c.n}. {head} ({facts})" + (f"; {_md_escape(also_reported(c.copies))}" if c.copies else ""))
         lines.append(f"   > {_md_escape(c.quote)}")
         if c.url:
             lines.append(f"   [open at the quoted sentence]({fragment_link(c.url, c.quote)}) "

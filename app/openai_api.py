@@ -22,7 +22,7 @@ from app.assistant import QuestionError
 from app.conversation import Turn
 from app.export import answer_json, citation_json
 from core.errors import NewsdeskError
-from core.records import Answer
+from core.records import Answer, also_reported
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -91,6 +91,8 @@ def sources_text(answer: Answer) -> str:
     lines = ["Closest passages (not an answer):" if answer.abstained else "Sources:"]
     for c in answer.citations:
         facts = ", ".join(p for p in (c.source, c.published.isoformat() if c.published else "undated") if p)
+        if c.copies:
+            facts += f"; {also_reported(c.copies)}"
         lines.append(f"[{c.n}] {c.title or c.article_id} ({facts}): \u201c{c.quote}\u201d"
                      + (f" {c.url}" if c.url else ""))
     return "\n\n" + "\n".join(lines)

@@ -14,6 +14,7 @@ from core.settings import Settings
 from core.text import source_host
 
 if TYPE_CHECKING:
+    from ingest.near_duplicates import NearDuplicates
     from vectorstore.embedding import Embedder
     from vectorstore.lexical import LexicalIndex
     from vectorstore.store import ArticleStore
@@ -34,6 +35,12 @@ class Filters:
     @property
     def hosts(self) -> tuple[str, ...]:
         return tuple(sorted({source_host(s) for s in self.sources if s.strip()}))
+
+    def admits(self, published: date | None) -> bool:
+        """Whether an article published then passes the date limits (outlets aside)."""
+        if published is None:
+            return not (self.since or self.until) or (self.undated and not self.since)
+        return not ((self.since and published < self.since) or (self.until and published > self.until))
 
     def chroma_where(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
@@ -94,11 +101,14 @@ def rrf_fuse(
 class Retriever:
     """Finds the chunks most likely to answer a question."""
 
-    def __init__(self, store: "ArticleStore", embedder: "Embedder", lexical: "LexicalIndex", settings: Settings):
+    def __init__(self, store: "ArticleStore", embedder: "Embedder", lexical: "LexicalIndex", settings: Settings,
+                 copies: "NearDuplicates | None" = None):
         self.store = store
         self.embedder = embedder
         self.lexical = lexical
         self.settings = settings
+        self.copies = copies
+        """The store's near-duplicate index (read only): a story's copies count once in the top k."""
 
     def search(self, question: str, *, k: int | None = None, filters: Filters | None = None,
                recency: Recency | None = None) -> Retrieval:
@@ -123,12 +133,12 @@ class Retriever:
         timings["lexical"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        hits = self._fuse(dense, lexical, k, recency)
+        hits = self._fuse(dense, lexical, k, recency, filters)
         timings["fuse"] = time.perf_counter() - started
         return Retrieval(hits, timings)
 
     def _fuse(self, dense: list[tuple[StoredChunk, float]], lexical: list[tuple[str, float]], k: int,
-              recency: Recency | None = None) -> list[Hit]:
+              recency: Recency | None = None, filters: Filters | None = None) -> list[Hit]:
         s = self.settings
         fused = rrf_fuse([([c.id for c, _ in dense], s.dense_weight), ([i for i, _ in lexical], s.lexical_weight)],
                          s.rrf_k)
@@ -143,19 +153,42 @@ class Retriever:
             fused = {cid: score * weights[cid] for cid, score in fused.items() if cid in weights}
         dense_rank = {c.id: (r, score) for r, (c, score) in enumerate(dense, start=1)}
         lexical_rank = {cid: (r, score) for r, (cid, score) in enumerate(lexical, start=1)}
-        per_article: dict[str, int] = {}
-        hits: list[Hit] = []
+        ranked: list[Hit] = []
         for cid in sorted(fused, key=lambda i: -fused[i]):
             chunk = chunks.get(cid)
             if chunk is None:  # deleted since the lexical index was built
                 continue
-            if per_article.get(chunk.article_id, 0) >= s.max_chunks_per_article:
-                continue
-            per_article[chunk.article_id] = per_article.get(chunk.article_id, 0) + 1
             d, lx = dense_rank.get(cid), lexical_rank.get(cid)
-            hits.append(Hit(chunk=chunk, score=fused[cid], dense_rank=d[0] if d else None,
-                            dense_score=d[1] if d else None, lexical_rank=lx[0] if lx else None,
-                            lexical_score=lx[1] if lx else None, recency=weights.get(cid, 1.0)))
+            ranked.append(Hit(chunk=chunk, score=fused[cid], dense_rank=d[0] if d else None,
+                              dense_score=d[1] if d else None, lexical_rank=lx[0] if lx else None,
+                              lexical_score=lx[1] if lx else None, recency=weights.get(cid, 1.0)))
+        per_article: dict[str, int] = {}
+        hits: list[Hit] = []
+        for hit in self._fold_copies(ranked, filters or Filters()):
+            article_id = hit.chunk.article_id
+            if per_article.get(article_id, 0) >= s.max_chunks_per_article:
+                continue
+            per_article[article_id] = per_article.get(article_id, 0) + 1
+            hits.append(hit)
             if len(hits) >= k:
                 break
         return hits
+
+    def _fold_copies(self, ranked: list[Hit], filters: Filters) -> list[Hit]:
+        """A story's copies count once: the best-ranked article speaks for it and lists the others (those
+        inside the date limits) as `copies`; hits from the others are dropped."""
+        if self.copies is None:
+            return ranked
+        from ingest.near_duplicates import collapse
+
+        try:
+            self.copies.refresh()  # another process's ingest may have added copies
+            folded = collapse(ranked, self.copies.group_of)
+        except Exception as e:  # the index is a refinement: a question never fails for it
+            logger.warning("near-duplicate index unreadable (%s: %s); copies are not folded", type(e).__name__, e)
+            return ranked
+        kept = []
+        for c in folded:
+            copies = tuple(x for x in c.as_copies() if filters.admits(x.published))
+            kept.append(replace(c.hit, copies=copies) if copies else c.hit)
+        return kept

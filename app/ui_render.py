@@ -14,7 +14,7 @@ from html import escape
 from typing import Any
 
 from core.markers import LINK_MARKER
-from core.records import ArticleInfo, Citation
+from core.records import ArticleInfo, Citation, also_reported
 from core.text import source_host
 from ingest.gate import UPLOAD_PREFIX
 
@@ -149,7 +149,8 @@ def source_card(citation: Citation, turn: int, article_text: str | None) -> str:
         f'<article class="nd-src" id="{source_anchor(turn, c.n)}">'
         f'<div class="nd-src-head"><span class="nd-n">{c.n}</span>{title}</div>'
         f'<div class="nd-meta">{_DOT.join(m for m in meta if m)}{_DOT + where if where else ""}</div>'
-        f'<p class="nd-para">{cited_passage(c, article_text)}</p>'
+        + (f'<div class="nd-copies">{escape(also_reported(c.copies))}</div>' if c.copies else "")
+        + f'<p class="nd-para">{cited_passage(c, article_text)}</p>'
         "</article>"
     )
 

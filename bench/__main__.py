@@ -1,5 +1,5 @@
-"""`python -m bench ingest|query|startup|scale|server|load|arenas|warm|near-dups`: run a benchmark, print its
-table, write it into its section of docs/benchmarks.md."""
+"""`python -m bench ingest|query|startup|scale|server|load|arenas|warm|near-dups|disagreements`: run a
+benchmark, print its table, write it into its section of docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from bench import DEFAULT_ARTICLES, DEFAULT_CACHE, DEFAULT_OUT, DEFAULT_QUESTION
 
 SECTIONS = {"ingest": "Ingest", "query": "Query latency", "startup": "Start-up", "scale": "Scale",
             "server": "Chroma server", "load": "Load", "arenas": "Memory over a long run", "warm": "Warm CLI",
-            "as-of": "As of (RealTimeQA)", "near-dups": "Near-duplicates"}
+            "as-of": "As of (RealTimeQA)", "near-dups": "Near-duplicates",
+            "disagreements": "Copies that disagree"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -108,6 +109,10 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], Callable[[dict[str, 
         from bench import near_duplicates
 
         return near_duplicates.run(args.articles, cache=args.cache), near_duplicates.to_markdown
+    if args.command == "disagreements":
+        from bench import disagreements
+
+        return disagreements.run(args.articles), disagreements.to_markdown
     if args.command == "arenas":
         from bench import load
 

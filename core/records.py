@@ -95,6 +95,24 @@ class StoredChunk(ArticleMeta):
     they were (the answerer then cuts `text` itself)."""
 
 
+@dataclass(frozen=True)
+class Copy:
+    """Another article of the same story: a syndicated or lightly edited copy (`ingest.near_duplicates`)."""
+
+    article_id: str
+    source: str = ""
+    published: date | None = None
+
+
+def also_reported(copies: "tuple[Copy, ...] | list[Copy]") -> str:
+    """"also reported by OUTLET, OUTLET (n copies)", or "" when there are none."""
+    if not copies:
+        return ""
+    outlets = ", ".join(dict.fromkeys(c.source or "(unknown outlet)" for c in copies))
+    n = len(copies)
+    return f"also reported by {outlets} ({n} {'copy' if n == 1 else 'copies'})"
+
+
 @dataclass
 class Hit:
     """A retrieved chunk with its scores (ranks are 1-based; None when the side did not find it)."""
@@ -108,6 +126,8 @@ class Hit:
     recency: float = 1.0
     """How current the article is for a question about the current state: the recency decay's weight,
     1.0 for the newest article found (and for every article when there is no decay)."""
+    copies: tuple[Copy, ...] = ()
+    """The story's other articles, folded into this hit so that copies do not fill the top k."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +140,18 @@ class Citation(ArticleMeta):
     start: int
     end: int
     chunk_id: str = ""
+    copies: tuple[Copy, ...] = field(default=(), compare=False)
+    """Other outlets' copies of the cited article ("also reported by ...")."""
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Copies of one story that state different numbers (or names) in the same sentence: each value with
+    the citation that says it, so the answer shows both instead of picking one."""
+
+    kind: Literal["number", "name"]
+    values: tuple[tuple[str, int], ...]
+    """(what one source says, the citation number of its sentence), the cited answer's own first."""
 
 
 @dataclass(frozen=True)
@@ -175,3 +207,5 @@ class Answer:
     """The verifier's verdict on each sentence of an LLM's answer (empty for an extractive one)."""
     window: SearchWindow = field(default_factory=SearchWindow)
     """What retrieval was limited to."""
+    disagreements: list[Disagreement] = field(default_factory=list)
+    """Where copies of a cited story disagree (their sentences are among `citations`)."""

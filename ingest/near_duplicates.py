@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.files import write_atomically
-from core.records import Article, Hit
+from core.records import Article, Copy, Hit, also_reported
 from core.sentences import sentences
 from core.settings import Settings
 
@@ -130,11 +130,11 @@ class Collapsed:
 
     def note(self) -> str:
         """"also reported by OUTLET, OUTLET (n copies)", or "" when the story has no other article."""
-        if not self.copies:
-            return ""
-        outlets = ", ".join(dict.fromkeys(m.source or "(unknown outlet)" for m in self.copies))
-        n = len(self.copies)
-        return f"also reported by {outlets} ({n} {'copy' if n == 1 else 'copies'})"
+        return also_reported(self.as_copies())
+
+    def as_copies(self) -> tuple[Copy, ...]:
+        """The story's other articles as the records retrieval hands on."""
+        return tuple(Copy(m.article_id, m.source, m.published) for m in self.copies)
 
 
 def collapse(hits: Sequence[Hit], group_of: Callable[[str], Group | None]) -> list[Collapsed]:
@@ -229,6 +229,12 @@ class NearDuplicates:
         index = cls(path, params)
         index.reload()
         return index
+
+    @classmethod
+    def for_reading(cls, settings: Settings, params: Params | None = None) -> "NearDuplicates":
+        """The index of the store `settings` name as the last write left it, for a reader (the app): it
+        follows other processes' writes with `refresh` and never writes itself."""
+        return cls.open(_kept_at(settings), params)
 
     @classmethod
     def for_store(cls, settings: Settings, store: "ArticleStore | None" = None,

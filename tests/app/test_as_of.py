@@ -56,11 +56,34 @@ def test_as_of_an_earlier_day_the_figure_is_the_one_reported_by_then(assistant) 
 
 
 def test_last_week_is_read_from_the_as_of_day(assistant) -> None:
+    """Last week's report was published by three outlets, one of them with another figure: the story
+    counts once in the hits, and the answer shows both figures, each cited and dated."""
     answer = assistant.ask("How many Korean citizens were repatriated last week?", as_of=date(2025, 10, 20))
     quote, published = _first(answer)
-    assert "545" in quote and published == "2025-10-14"
+    assert "Korean citizens have now been repatriated" in quote and published in ("2025-10-14", "2025-10-15")
     assert (answer.window.since, answer.window.until) == (date(2025, 10, 13), date(2025, 10, 20))
     assert answer.window.phrase == "last week"
+    story = [h for h in answer.hits if "repatriations-54" in h.chunk.article_id or "repatriations-54" in
+             h.chunk.url]
+    assert len({h.chunk.article_id for h in story}) == 1, [h.chunk.article_id for h in story]
+    [disagreement] = answer.disagreements
+    said = {value: n for value, n in disagreement.values}
+    assert set(said) == {"545", "547"}
+    by_n = {c.n: c for c in answer.citations}
+    assert "547" in by_n[said["547"]].quote and by_n[said["547"]].source.startswith("Coast Wire")
+    assert "545" in by_n[said["545"]].quote
+    assert "Sources differ on this figure: " in answer.text and "15 Oct 2025" in answer.text
+    for c in answer.citations:
+        assert assistant.store.article_text(c.article_id)[c.start:c.end] == c.quote
+
+
+def test_the_cited_report_lists_its_copies(assistant) -> None:
+    answer = assistant.ask("What does the task force say about the pace of returns?", as_of=date(2025, 10, 20))
+    assert not answer.abstained, answer.text
+    [card] = [c for c in answer.citations if "pace of returns" in c.quote][:1]
+    outlets = {c.source.split(" Test Desk")[0] for c in card.copies}
+    assert len(card.copies) == 2 and outlets < {"Harbour Times", "River Post", "Coast Wire"}, card.copies
+    assert len({h.chunk.article_id for h in answer.hits if "pace of returns" in h.chunk.text}) == 1
 
 
 def test_before_the_story_began_only_the_undated_explainer_can_be_cited(assistant) -> None:

@@ -54,11 +54,13 @@ def test_as_of_keeps_undated_articles_but_a_window_does_not() -> None:
     settings = Settings(_env_file=None)
     plan = search_plan("What did Korea agree to?", Filters(sources=("dnyxxg.com",)), AS_OF, settings)
     assert plan.filters == Filters(until=AS_OF, sources=("dnyxxg.com",), undated=True)
-    assert plan.note == "Searched articles published up to 20 Nov 2025; undated articles included."
+    # A question asked as of a given day leans to that day's news (as_of_half_life_days, calibrated).
+    assert plan.note == ("Searched articles published up to 20 Nov 2025; undated articles included; "
+                         "newer articles first.")
     windowed = search_plan("What did Korea agree to last week?", None, AS_OF, settings)
     assert not windowed.filters.undated
     assert windowed.note == ("Searched articles published 10 Nov \u2013 17 Nov 2025 (\u201clast week\u201d), "
-                             "as of 20 Nov 2025; undated articles left out.")
+                             "as of 20 Nov 2025; undated articles left out; newer articles first.")
 
 
 def test_the_time_phrase_leaves_the_query_once_it_is_the_window() -> None:

@@ -1,0 +1,147 @@
+"""A story told by several outlets: the cited article's copies on its citations ("also reported by"), and
+the numbers or names those copies give differently for the same sentence, shown side by side.
+
+Retrieval folds a story's copies into the best-ranked one (`Retriever._fold_copies`), so the answer cites
+one outlet. When a copy states the cited sentence with another figure ("547" where the cited article says
+"545"), picking one silently would hide that the sources disagree: `disagreements` finds the copy's
+version of the sentence, cites it too, and says both.
+
+A copy's version of a sentence is its sentence with the most words in common once numbers are left out
+(Jaccard over word sets). Copies come from the near-duplicate index (MinHash over whole articles), so
+their sentences are mostly the same words; `SAME_SENTENCE` only has to tell the edited sentence from the
+other sentences of the same article. Calibrated in `python -m bench near-dups` (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from core.records import Answer, ArticleInfo, Citation, Copy, Disagreement, Hit
+from core.sentences import sentences
+from core.text import names, words
+
+if TYPE_CHECKING:
+    from vectorstore.store import ArticleStore
+
+SAME_SENTENCE = 0.5
+"""Jaccard of two sentences' words without their numbers, at or above which they are one sentence."""
+
+_NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w])")
+
+
+def with_copies(answer: Answer, hits: Sequence[Hit]) -> None:
+    """Each citation carries the copies of the hit it quotes (for "also reported by" on its card)."""
+    by_chunk = {h.chunk.id: h for h in hits}
+    answer.citations = [replace(c, copies=by_chunk[c.chunk_id].copies) if c.chunk_id in by_chunk and
+                        by_chunk[c.chunk_id].copies else c for c in answer.citations]
+
+
+def numbers(text: str) -> set[str]:
+    """The figures a sentence states, as written without thousands separators ("1,200" -> "1200")."""
+    return {m.group(0).replace(",", "") for m in _NUMBER.finditer(text)}
+
+
+def _shape(text: str) -> set[str]:
+    return {w for w in words(text) if not any(ch.isdigit() for ch in w)}
+
+
+def similarity(a: str, b: str) -> float:
+    """Jaccard of the two sentences' words, numbers left out."""
+    x, y = _shape(a), _shape(b)
+    return len(x & y) / len(x | y) if x | y else 0.0
+
+
+def closest(quote: str, text: str) -> tuple[float, tuple[int, int] | None]:
+    """`text`'s sentence most like `quote` (numbers left out): its similarity and span."""
+    best, span = 0.0, None
+    for s in sentences(text):
+        score = similarity(quote, text[s.quote_start:s.end])
+        if score > best:
+            best, span = score, (s.quote_start, s.end)
+    return best, span
+
+
+def counterpart(quote: str, text: str) -> tuple[int, int] | None:
+    """The span of `text`'s sentence that is `quote` as another outlet edited it, or None."""
+    best, span = closest(quote, text)
+    return span if best >= SAME_SENTENCE else None
+
+
+def differ(a: str, b: str) -> tuple[str, tuple[str, str]] | None:
+    """("number" | "name", (a's value, b's value)) when the two versions of a sentence state a different
+    figure or name in the same place; None when they agree (or one only leaves something out)."""
+    na, nb = numbers(a), numbers(b)
+    if na - nb and nb - na:
+        return "number", (", ".join(sorted(na - nb)), ", ".join(sorted(nb - na)))
+    ma, mb = set(names(a)), set(names(b))
+    if ma - mb and mb - ma and len(ma ^ mb) <= 4:  # a name swapped, not a sentence rewritten
+        return "name", (" ".join(sorted(ma - mb)), " ".join(sorted(mb - ma)))
+    return None
+
+
+def disagreements(answer: Answer, store: "ArticleStore") -> str:
+    """Cite, beside each quoted sentence, the copies that state it differently, and record each
+    disagreement on the answer (its sentences become citations, numbered after the others); returns the
+    text added to the answer ("" when the copies agree)."""
+    if answer.abstained:
+        return ""
+    texts: dict[str, str | None] = {}
+    infos: dict[str, ArticleInfo | None] = {}
+    added: list[Citation] = []
+    for citation in list(answer.citations):
+        values: list[tuple[str, int]] = []
+        kind = ""
+        for copy in citation.copies:
+            if copy.article_id not in texts:
+                texts[copy.article_id] = store.article_text(copy.article_id)
+                infos[copy.article_id] = store.get_article(copy.article_id)
+            text, info = texts[copy.article_id], infos[copy.article_id]
+            span = counterpart(citation.quote, text) if text else None
+            if span is None or text is None or info is None:
+                continue
+            found = differ(citation.quote, text[span[0]:span[1]])
+            if found is None or (kind and found[0] != kind):
+                continue
+            kind = found[0]
+            n = len(answer.citations) + len(added) + 1
+            added.append(_cite(info, citation, text, span, n))
+            if not values:
+                values.append((found[1][0], citation.n))
+            values.append((found[1][1], n))
+        if values:
+            answer.disagreements.append(Disagreement(kind=kind, values=tuple(values)))  # type: ignore[arg-type]
+    if not added:
+        return ""
+    answer.citations.extend(added)
+    extra = "\n\n" + describe(answer)
+    answer.text = answer.text.rstrip() + extra
+    answer.notes.append(f"{len(answer.disagreements)} disagreement(s) between copies of a story")
+    return extra
+
+
+def _cite(info: ArticleInfo, of: Citation, text: str, span: tuple[int, int], n: int) -> Citation:
+    """A citation of the copy's sentence; its card lists the rest of the story (the cited article too)."""
+    others = tuple(c for c in of.copies if c.article_id != info.id)
+    own = Copy(of.article_id, of.source, of.published)
+    return Citation(n=n, article_id=info.id, quote=text[span[0]:span[1]], start=span[0], end=span[1],
+                    title=info.title, url=info.url, source=info.source, published=info.published,
+                    copies=(own, *others))
+
+
+def describe(answer: Answer) -> str:
+    """The disagreements in words: each value once, with the outlets, dates and markers that give it."""
+    by_n = {c.n: c for c in answer.citations}
+    lines = []
+    for d in answer.disagreements:
+        said: dict[str, list[str]] = {}
+        for value, n in d.values:
+            c = by_n[n]
+            when = f", {c.published.day} {c.published:%b %Y}" if c.published else ""
+            said.setdefault(value, []).append(f"{c.source or 'unknown outlet'}{when} [{n}]")
+        what = "this figure" if d.kind == "number" else "this name"
+        lines.append(f"Sources differ on {what}: " + "; ".join(f"{v} ({'; '.join(who)})" for v, who in said.items())
+                     + ".")
+    return "\n".join(lines)
