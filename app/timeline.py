@@ -154,11 +154,11 @@ def tell(assistant: "Assistant", request: Request, plan: "SearchPlan", k: int | 
         found, known = assistant.retriever.search(topic, k=k, filters=plan.filters), []
         timings = found.timings
     scored = scorer.score(topic, found.hits)
-    relevant = [s for s in scored if s.support >= FILLER_SUPPORT * threshold]
     if known:
-        relevant = [s for s in relevant if not any(same_claim(s, old) for old in known)]
-    events, undated = _events(relevant)
-    _add_copies(events, [s for s in scored if s.support < FILLER_SUPPORT * threshold])
+        scored = [s for s in scored if not any(same_claim(s, old) for old in known)]
+    bar = FILLER_SUPPORT * threshold
+    events, undated = _events([s for s in scored if s.support >= bar])
+    _add_copies(events, [s for s in scored if s.support < bar])
     answer = _answer(request, topic, events, found.hits, scorer, undated, len(known))
     return answer, timings
 
@@ -195,12 +195,21 @@ def _join(events: Sequence[_Event], s: Scored) -> _Event | None:
 
 
 def _add_copies(events: list[_Event], others: Sequence[Scored]) -> None:
-    """Cite the copies of an event that scored below the bar on their own (an outlet's edit dropped the
-    topic's words): an event reported by several articles carries all their citations."""
+    """Add what scored below the bar on its own but belongs to an event: a copy (an outlet's edit dropped
+    the topic's words) is cited with it, so an event several articles report carries all their citations;
+    an update (the same statement with another figure: "has risen to 310" beside "a total of 545") is an
+    event of its own, since the figure that changes is what a timeline follows."""
     for s in others:
         same = _join(events, s)
         if same is not None:
             same.members.append(s)
+            continue
+        chunk = s.candidate.hit.chunk
+        stated = stated_day(s.candidate.text, chunk.published)
+        update = any(float(s.vector @ m.vector) >= SAME_CLAIM_COSINE
+                     and chunk.article_id != m.candidate.hit.chunk.article_id for e in events for m in e.members)
+        if update and (stated or chunk.published) and len(events) < MAX_EVENTS:
+            events.append(_Event(stated or chunk.published, "stated" if stated else "article", [s]))
     _order(events)
 
 
