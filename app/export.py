@@ -55,7 +55,7 @@ def timeline_json(timeline: Timeline | None) -> dict[str, Any] | None:
     publication day), the sentence and the numbers of its citations."""
     if timeline is None:
         return None
-    return {"kind": timeline.kind, "topic": timeline.topic, "since": _iso(timeline.since),
+    return {"kind": timeline.kind, "topic": timeline.topic, "since": _iso(timeline.since), "note": timeline.note,
             "events": [{"date": _iso(e.day), "date_source": e.date_source, "text": e.text,
                         "citations": list(e.citations)} for e in timeline.events]}
 
@@ -64,6 +64,7 @@ def _timeline(data: dict[str, Any] | None) -> Timeline | None:
     if not data:
         return None
     return Timeline(kind=data["kind"], topic=data.get("topic") or "", since=_day(data.get("since")),
+                    note=data.get("note") or "",
                     events=tuple(TimelineEvent(_day(e.get("date")), e["date_source"], e["text"],
                                                tuple(e.get("citations") or ())) for e in data.get("events") or ()))
 

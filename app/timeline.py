@@ -241,7 +241,8 @@ def _answer(request: Request, topic: str, events: list[_Event], hits: list[Hit],
         told.append(TimelineEvent(e.day, e.source, text, tuple(numbers_)))
         marks = "".join(f"[{n}]" for n in numbers_)
         lines.append(f"{e.day.isoformat()}: {text} {marks}")
-    notes = [_undated_note(request.kind, undated)]
+    note = _undated_note(request.kind, undated)
+    notes = [note]
     if request.kind == "since":
         assert request.since is not None
         day = describe_window(request.since, request.since)
@@ -259,7 +260,7 @@ def _answer(request: Request, topic: str, events: list[_Event], hits: list[Hit],
         abstained = not lines
         text = "\n".join(lines) if lines else abstention_text(topic, bool(hits))
     return Answer(question=topic, text=text, citations=citations, abstained=abstained, hits=hits, mode=scorer.name,
-                  notes=notes, timeline=Timeline(request.kind, topic, tuple(told), request.since))
+                  notes=notes, timeline=Timeline(request.kind, topic, tuple(told), request.since, note))
 
 
 def _undated_note(kind: str, undated: int) -> str:

@@ -301,7 +301,7 @@ class NewsdeskUI:
             session.turns.append(Turn(question, answer.text, answer.standalone_question))
             session.last = replace(answer, hits=[])
         if answer.timeline is not None and answer.timeline.events:
-            messages[-1] = _bot(render.timeline_html(answer.timeline, turn, answer.citations, answer.notes[0]))
+            messages[-1] = _bot(render.timeline_html(answer.timeline, turn, answer.citations))
         else:
             messages[-1] = _bot(render.answer_html(answer.text, turn, answer.citations,
                                                    abstained=answer.abstained and not empty))

@@ -100,10 +100,10 @@ def cite_link(turn: int, n: int, title: str) -> str:
     return f'<a class="nd-cite" href="#{source_anchor(turn, n)}" title="{label}">[{n}]</a>'
 
 
-def timeline_html(timeline: Timeline, turn: int, citations: Sequence[Citation] = (), note: str = "") -> str:
+def timeline_html(timeline: Timeline, turn: int, citations: Sequence[Citation] = ()) -> str:
     """A timeline as a vertical dated list: each event's day (marked when the sentence states it), its
-    sentence, and its citation markers linking to the sources panel; `note` (how undated articles were
-    treated) below. With no events, what the answer says instead is shown by `answer_html`."""
+    sentence, and its citation markers linking to the sources panel; its note (how events were dated, what
+    became of undated articles) below. With no events, what the answer says instead is shown by `answer_html`."""
     titles = {c.n: c.title or c.article_id for c in citations}
     items = []
     for e in timeline.events:
@@ -115,7 +115,7 @@ def timeline_html(timeline: Timeline, turn: int, citations: Sequence[Citation] =
                      f'<p class="nd-what">{escape(e.text, quote=False)} {marks}</p></li>')
     head = (f"What is new since {human_date(timeline.since)}" if timeline.kind == "since"
             else "Timeline") + f": {escape(timeline.topic)}"
-    foot = f'<p class="nd-muted nd-small">{escape(note)}</p>' if note else ""
+    foot = f'<p class="nd-muted nd-small">{escape(timeline.note)}</p>' if timeline.note else ""
     return f'<div class="nd-timeline"><p class="nd-timeline-head">{head}</p><ol>{"".join(items)}</ol>{foot}</div>'
 
 

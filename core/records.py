@@ -169,6 +169,8 @@ class Timeline:
     topic: str
     events: tuple[TimelineEvent, ...] = ()
     since: date | None = None
+    note: str = ""
+    """How the events were dated and what became of undated articles, in words."""
 
 
 @dataclass

@@ -143,9 +143,10 @@ def _cli(args: list[str], settings) -> subprocess.CompletedProcess:
 def test_the_cli_timeline_prints_one_dated_line_per_event(store_settings) -> None:
     run = _cli(["--timeline", TOPIC], store_settings)
     assert run.returncode == 0, run.stderr
-    lines = run.stdout.split("\n\nSources:")[0].strip().splitlines()
+    lines = run.stdout.split("\n\n")[0].strip().splitlines()
     assert [line[:10] for line in lines] == sorted(line[:10] for line in lines)
     assert f"2025-10-28: {ARREST} [" in run.stdout and "Sources:" in run.stdout
+    assert "undated articles cannot be placed in time" in run.stdout
     as_json = _cli(["--timeline", "--json", TOPIC], store_settings)
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout)["timeline"]["kind"] == "timeline"

@@ -16,9 +16,8 @@ def test_a_timeline_renders_as_a_dated_list_with_escaped_text_and_linked_markers
     timeline = Timeline("timeline", "the <task> force", (
         TimelineEvent(date(2025, 9, 1), "stated", "Formed on Monday <script>alert(1)</script> & more.", (1,)),
         TimelineEvent(date(2025, 10, 14), "article", "545 brought home.", (2, 3)),
-    ))
-    html = timeline_html(timeline, 4, [_citation(1, 'A "quoted" title'), _citation(2, "B"), _citation(3, "C")],
-                         "Undated articles <left out>.")
+    ), note="Undated articles <left out>.")
+    html = timeline_html(timeline, 4, [_citation(1, 'A "quoted" title'), _citation(2, "B"), _citation(3, "C")])
     assert html.count('<li class="nd-event">') == 2 and "<ol>" in html
     assert html.index("1\u00a0September\u00a02025") < html.index("14\u00a0October\u00a02025")
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more." in html
