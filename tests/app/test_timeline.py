@@ -171,3 +171,32 @@ def test_the_same_claim_threshold_holds_on_the_pairs_it_was_not_calibrated_on(em
     report = scores([p for p in pairs if p.part == "report"], SAME_CLAIM_COSINE)
     assert report.pairs >= 20 and report.precision >= 0.9 and report.recall >= 0.9
     assert choose([p for p in pairs if p.part == "calibrate"]) == SAME_CLAIM_COSINE
+
+
+def test_a_later_article_that_only_repeats_the_earlier_one_is_nothing_new(tmp_path, embedder) -> None:
+    from app.assistant import build_assistant
+    from core.settings import Settings
+    from ingest.loaders import load_sources
+    from ingest.pipeline import Ingestor
+
+    body = ("Port Test Desk (www.port.test) \u2013 The harbour authority closed the northern pier on Friday after "
+            "cracks were found in its pilings. Ferries to the islands will leave from the southern pier until "
+            "repairs are finished.")
+    copy = ("Bay Test Desk (www.bay.test) \u2013 The harbour authority closed the northern pier on Friday after "
+            "cracks were found in its pilings, it said. Until repairs are finished, ferries to the islands will "
+            "leave from the southern pier.")
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "pier.txt").write_text(f"Northern pier closed\n\n2025-06-06\n\n{body}\n", encoding="utf-8")
+    (folder / "pier-copy.txt").write_text(f"Harbour shuts northern pier\n\n2025-06-09\n\n{copy}\n", encoding="utf-8")
+    settings = Settings(store_dir=tmp_path / "store", collection="pier", _env_file=None)
+    report = Ingestor.from_settings(settings, embedder=embedder).run(load_sources([str(folder)], settings))
+    assert report.added == 2, report.errors
+    assistant = build_assistant(settings, embedder=embedder)
+
+    answer = assistant.ask("What's new on the northern pier closure since 7 June 2025?", as_of=date(2025, 6, 30))
+    assert answer.timeline is not None and answer.timeline.kind == "since" and not answer.citations
+    assert answer.text.startswith("Nothing new on \u201cthe northern pier closure\u201d since 7 Jun 2025")
+    timeline = assistant.ask("Timeline of the northern pier closure", as_of=date(2025, 6, 30)).timeline
+    closed = next(e for e in timeline.events if "closed the northern pier" in e.text)
+    assert closed.day == date(2025, 6, 6) and len(closed.citations) == 2  # one event, both outlets cited
