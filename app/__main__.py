@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--until", type=_date, metavar="DATE", help="only articles published on or before DATE")
     ask.add_argument("--as-of", type=_date, metavar="DATE", dest="as_of",
                      help="answer as of DATE: only articles published by then; 'last week', 'latest' read from it")
+    story = ask.add_mutually_exclusive_group()
+    story.add_argument("--timeline", action="store_true",
+                       help="answer as a dated list of events, oldest first, each a cited sentence")
+    story.add_argument("--since-last", type=_date, metavar="DATE", dest="since_last",
+                       help="what is new since DATE: sentences of later articles that earlier ones did not say")
     ask.add_argument("--source", action="append", default=[], metavar="HOST", help="only this outlet (repeatable)")
     ask.add_argument("--k", type=int, metavar="N", help="number of passages to retrieve")
     ask.add_argument("--llm", choices=("extractive", "openai", "ollama"),
@@ -72,7 +77,8 @@ def format_answer(answer: "Answer") -> str:
     """The answer as a person reads it in a terminal: text, numbered sources, what was searched."""
     from app.assistant import describe_search
 
-    return "\n\n".join(p for p in (answer.text, format_sources(answer), describe_search(answer.window)) if p)
+    note = answer.timeline.note if answer.timeline else ""
+    return "\n\n".join(p for p in (answer.text, note, format_sources(answer), describe_search(answer.window)) if p)
 
 
 def format_sources(answer: "Answer") -> str:
@@ -196,7 +202,8 @@ def _ask_remote(server: str, args: argparse.Namespace, settings: "Settings", fil
 
     def ask(question: str, k: int | None, as_of: date | None = args.as_of) -> dict[str, Any]:
         return ask_server(server, settings, question, since=filters.since, until=filters.until,
-                          sources=filters.sources, k=k, mode=args.llm, as_of=as_of)
+                          sources=filters.sources, k=k, mode=args.llm, as_of=as_of, timeline=args.timeline,
+                          since_last=args.since_last)
 
     try:
         if args.batch:
@@ -222,12 +229,14 @@ def _ask_here(args: argparse.Namespace, settings: "Settings", filters: "Filters"
 
     assistant = build_assistant(settings)
     if args.batch:
-        return _run_batch(lambda q, k, as_of: answer_json(assistant.ask(q, filters=filters, k=k, as_of=as_of)),
+        return _run_batch(lambda q, k, as_of: answer_json(assistant.ask(
+            q, filters=filters, k=k, as_of=as_of, timeline=args.timeline, since_last=args.since_last)),
                           settings.top_k, args, sys.stdout)
     if args.format == "text":
         _stream_answer(assistant, args, sys.stdout)
         return 0
-    sys.stdout.write(render(assistant.ask(args.question, filters=filters, k=args.k, as_of=args.as_of), args.format))
+    sys.stdout.write(render(assistant.ask(args.question, filters=filters, k=args.k, as_of=args.as_of,
+                                          timeline=args.timeline, since_last=args.since_last), args.format))
     return 0
 
 
@@ -238,7 +247,8 @@ def _stream_answer(assistant: "Assistant", args: argparse.Namespace, out: TextIO
 
     shown: list[str] = []
     answer = None
-    for event in assistant.stream(args.question, filters=_filters(args), k=args.k, as_of=args.as_of):
+    for event in assistant.stream(args.question, filters=_filters(args), k=args.k, as_of=args.as_of,
+                                  timeline=args.timeline, since_last=args.since_last):
         if isinstance(event, Answer):
             answer = event
             continue
@@ -251,7 +261,8 @@ def _stream_answer(assistant: "Assistant", args: argparse.Namespace, out: TextIO
         out.write(f"\nVerified answer ({answer.mode}):\n{answer.text}\n")
     from app.assistant import describe_search
 
-    for part in (format_sources(answer), describe_search(answer.window)):
+    note = answer.timeline.note if answer.timeline else ""
+    for part in (note, format_sources(answer), describe_search(answer.window)):
         out.write(f"\n{part}\n" if part else "")
     out.flush()
     if answer.fallback_reason:

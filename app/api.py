@@ -51,6 +51,9 @@ class AskRequest(BaseModel):
     sources: list[str] = Field(default_factory=list, max_length=100, description="only these outlets (hosts)")
     as_of: date | None = Field(default=None, description="answer as of this day: only articles published by then, "
                                "and the question's 'last week' or 'latest' read from it (default: today)")
+    timeline: bool = Field(default=False, description="answer as dated events, oldest first, each a cited sentence")
+    since_last: date | None = Field(default=None, description="what is new since this day: sentences of later "
+                                    "articles that the earlier ones did not already say")
     k: int | None = Field(default=None, ge=1, le=100, description="passages to retrieve")
     mode: str | None = Field(default=None, description="answerer: extractive, or the configured LLM")
     history: list[HistoryTurn] = Field(default_factory=list, max_length=50,
@@ -95,7 +98,8 @@ def api_router(library: "Library", settings: Settings, assistant_for: AssistantF
         try:
             assistant = assistant_for(body.mode)
             history = [Turn(t.question, t.answer) for t in body.history]
-            answer = assistant.ask(body.question, history=history, filters=filters, k=body.k, as_of=body.as_of)
+            answer = assistant.ask(body.question, history=history, filters=filters, k=body.k, as_of=body.as_of,
+                                   timeline=body.timeline, since_last=body.since_last)
         except QuestionError as e:
             raise HTTPException(400, str(e)) from e
         except NewsdeskError as e:

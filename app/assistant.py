@@ -15,6 +15,7 @@ from app.conversation import Turn, condense, trim_history
 from app.retrieval import Filters, Recency, Retriever
 from app.stories import disagreements, with_copies
 from app.timeframe import TimeReading, describe_window, read_time
+from app.timeline import read_request, tell
 from core.errors import NewsdeskError
 from core.records import Answer, SearchWindow
 from core.settings import Settings
@@ -52,11 +53,13 @@ class Assistant:
 
     def ask(
         self, question: str, *, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None,
-        as_of: date | None = None,
+        as_of: date | None = None, timeline: bool = False, since_last: date | None = None,
     ) -> Answer:
-        """Answer `question` (a follow-up is read in the light of `history`), as of `as_of` (default today)."""
+        """Answer `question` (a follow-up is read in the light of `history`), as of `as_of` (default today);
+        `timeline`/`since_last`: as a timeline, or what is new since that day (`app.timeline`)."""
         final = None
-        for event in self.stream(question, history=history, filters=filters, k=k, as_of=as_of):
+        for event in self.stream(question, history=history, filters=filters, k=k, as_of=as_of, timeline=timeline,
+                                 since_last=since_last):
             if isinstance(event, Answer):
                 final = event
         assert final is not None
@@ -64,7 +67,7 @@ class Assistant:
 
     def stream(
         self, question: str, *, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None,
-        as_of: date | None = None,
+        as_of: date | None = None, timeline: bool = False, since_last: date | None = None,
     ) -> Iterator[str | Answer]:
         """Yield pieces of answer text as they are produced, then the complete `Answer` last.
 
@@ -78,11 +81,17 @@ class Assistant:
         recent = trim_history(history, self.settings.history_tokens)
         rewrite = getattr(self.answerer, "condense", None)  # an LLM answerer rewrites follow-ups itself
         standalone = rewrite(question, recent) if rewrite is not None else condense(question, recent)
-        plan = search_plan(standalone, filters, as_of, self.settings)
+        story = read_request(standalone, as_of or date.today(), timeline=timeline, since_last=since_last)
+        plan = search_plan(story.topic if story else standalone, filters, as_of, self.settings)
         if self.lexical.size == 0:
             yield EMPTY_STORE
             yield Answer(question=question, text=EMPTY_STORE, abstained=True, standalone_question=standalone,
                          mode=self.answerer.name, notes=["empty store"], empty_store=True, window=plan.window)
+            return
+        if story is not None:  # a story over time: dated events, told extractively whatever the answerer
+            answer, searched = tell(self, story, plan, k)
+            yield from answer_pieces(answer.text)
+            yield _finished(answer, question, standalone, plan, searched, started, started)
             return
         retrieval = self.retriever.search(plan.query, k=k, filters=plan.filters, recency=plan.recency)
         answered = time.perf_counter()
@@ -102,12 +111,17 @@ class Assistant:
         extra = disagreements(answer, self.store)
         if extra:
             yield extra
-        answer.question, answer.standalone_question, answer.window = question, standalone, plan.window
-        if plan.note:
-            answer.notes.append(plan.note)
-        answer.timings = dict(retrieval.timings, answer=time.perf_counter() - answered,
-                              total=time.perf_counter() - started)
-        yield answer
+        yield _finished(answer, question, standalone, plan, retrieval.timings, answered, started)
+
+
+def _finished(answer: Answer, question: str, standalone: str, plan: "SearchPlan", searched: dict[str, float],
+              answered: float, started: float) -> Answer:
+    """`answer` with the question as asked, what was searched, and how long each stage took."""
+    answer.question, answer.standalone_question, answer.window = question, standalone, plan.window
+    if plan.note:
+        answer.notes.append(plan.note)
+    answer.timings = dict(searched, answer=time.perf_counter() - answered, total=time.perf_counter() - started)
+    return answer
 
 
 @dataclass(frozen=True)

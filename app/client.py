@@ -104,7 +104,8 @@ def auth_headers(settings: Settings) -> dict[str, str]:
 
 def ask_server(url: str, settings: Settings, question: str, *, since: date | None = None,
                until: date | None = None, sources: tuple[str, ...] = (), k: int | None = None,
-               mode: str | None = None, as_of: date | None = None) -> dict[str, Any]:
+               mode: str | None = None, as_of: date | None = None, timeline: bool = False,
+               since_last: date | None = None) -> dict[str, Any]:
     """The server's JSON answer (`app.export.answer_json`); raises ServerError when it cannot be had, and
     `QuestionError` when the server refused the question itself. Plain `urllib` (no proxy from the
     environment): importing an HTTP library would cost this quick path a third of a second."""
@@ -113,7 +114,8 @@ def ask_server(url: str, settings: Settings, question: str, *, since: date | Non
 
     body = {"question": question, "since": since.isoformat() if since else None,
             "until": until.isoformat() if until else None, "sources": list(sources), "k": k, "mode": mode,
-            "as_of": as_of.isoformat() if as_of else None}
+            "as_of": as_of.isoformat() if as_of else None, "timeline": timeline,
+            "since_last": since_last.isoformat() if since_last else None}
     request = urllib.request.Request(f"{url.rstrip('/')}/api/ask", data=json.dumps(body).encode("utf-8"),
                                      headers={"Content-Type": "application/json", **auth_headers(settings)})
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))

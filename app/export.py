@@ -14,7 +14,17 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote as _percent
 
-from core.records import Answer, Citation, Copy, Disagreement, SearchWindow, SentenceCheck, also_reported
+from core.records import (
+    Answer,
+    Citation,
+    Copy,
+    Disagreement,
+    SearchWindow,
+    SentenceCheck,
+    Timeline,
+    TimelineEvent,
+    also_reported,
+)
 
 FORMATS = ("text", "markdown", "json", "csv")
 """What `ask --format` and the API's `format` accept (text: the terminal layout of `app.__main__`)."""
@@ -47,8 +57,28 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "disagreements": [{"kind": d.kind, "values": [{"value": v, "citation": n} for v, n in d.values]}
                           for d in answer.disagreements],
         "notes": answer.notes,
+        "timeline": timeline_json(answer.timeline),
         "timings_ms": {k: round(v * 1000, 1) for k, v in answer.timings.items()},
     }
+
+
+def timeline_json(timeline: Timeline | None) -> dict[str, Any] | None:
+    """A timeline's events, oldest first: day, "stated" (the sentence says the day) or "article" (its
+    publication day), the sentence and the numbers of its citations."""
+    if timeline is None:
+        return None
+    return {"kind": timeline.kind, "topic": timeline.topic, "since": _iso(timeline.since), "note": timeline.note,
+            "events": [{"date": _iso(e.day), "date_source": e.date_source, "text": e.text,
+                        "citations": list(e.citations)} for e in timeline.events]}
+
+
+def _timeline(data: dict[str, Any] | None) -> Timeline | None:
+    if not data:
+        return None
+    return Timeline(kind=data["kind"], topic=data.get("topic") or "", since=_day(data.get("since")),
+                    note=data.get("note") or "",
+                    events=tuple(TimelineEvent(_day(e.get("date")), e["date_source"], e["text"],
+                                               tuple(e.get("citations") or ())) for e in data.get("events") or ()))
 
 
 def citation_json(c: Citation) -> dict[str, Any]:
@@ -81,6 +111,7 @@ def answer_from_json(data: dict[str, Any]) -> Answer:
         checks=[SentenceCheck(index=c["sentence"], text=c["text"], status=c["status"])
                 for c in data.get("verification") or []],
         window=_window(data.get("window") or {}),
+        timeline=_timeline(data.get("timeline")),
         timings={k: v / 1000 for k, v in (data.get("timings_ms") or {}).items()},
     )
 
@@ -121,7 +152,10 @@ def _fragment_text(words: list[str]) -> str:
 def answer_markdown(answer: Answer) -> str:
     """The answer with its `[n]` markers, then a numbered source list: title (linked), outlet, date, the
     exact quote as a block quote, and a link to the sentence on the page."""
-    lines = [f"**Q:** {_md_escape(answer.question)}", "", answer.text.strip(), ""]
+    text = answer.text.strip()
+    if answer.timeline is not None and answer.timeline.events:  # one list item per event
+        text = "\n".join(f"- {line}" for line in text.splitlines())
+    lines = [f"**Q:** {_md_escape(answer.question)}", "", text, ""]
     if answer.citations:
         lines.append("**Closest passages** (not an answer):" if answer.abstained else "**Sources**")
         lines.append("")

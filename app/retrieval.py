@@ -111,7 +111,9 @@ class Retriever:
         """The store's near-duplicate index (read only): a story's copies count once in the top k."""
 
     def search(self, question: str, *, k: int | None = None, filters: Filters | None = None,
-               recency: Recency | None = None) -> Retrieval:
+               recency: Recency | None = None, fold_copies: bool = True) -> Retrieval:
+        """The best `k` chunks. `fold_copies=False` keeps every outlet's copy of a story (a timeline merges
+        them into one event with all their citations itself)."""
         k = k or self.settings.top_k
         filters = filters or Filters()
         candidates = max(self.settings.candidate_k, k * 3)
@@ -133,12 +135,14 @@ class Retriever:
         timings["lexical"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        hits = self._fuse(dense, lexical, k, recency, filters)
+        hits = self._fuse(dense, lexical, k, recency, filters if fold_copies else None)  # None: keep copies
         timings["fuse"] = time.perf_counter() - started
         return Retrieval(hits, timings)
 
     def _fuse(self, dense: list[tuple[StoredChunk, float]], lexical: list[tuple[str, float]], k: int,
               recency: Recency | None = None, filters: Filters | None = None) -> list[Hit]:
+        """Fused hits; given `filters`, a story's copies are folded into one (those listed limited to the
+        filters' dates); without, every copy stays."""
         s = self.settings
         fused = rrf_fuse([([c.id for c, _ in dense], s.dense_weight), ([i for i, _ in lexical], s.lexical_weight)],
                          s.rrf_k)
@@ -164,7 +168,7 @@ class Retriever:
                               lexical_score=lx[1] if lx else None, recency=weights.get(cid, 1.0)))
         per_article: dict[str, int] = {}
         hits: list[Hit] = []
-        for hit in self._fold_copies(ranked, filters or Filters()):
+        for hit in self._fold_copies(ranked, filters) if filters is not None else ranked:
             article_id = hit.chunk.article_id
             if per_article.get(article_id, 0) >= s.max_chunks_per_article:
                 continue

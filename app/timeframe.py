@@ -113,6 +113,15 @@ def _window(kind: str, found: re.Match[str], as_of: date) -> tuple[date, date] |
     return None
 
 
+DAY = _DAY
+"""A day written out: "3 Nov", "November 3, 2025", "2025-11-03" (for `read_day`)."""
+
+
+def read_day(text: str, reference: date) -> date | None:
+    """A day as written (`DAY`), the latest such day not after `reference` when the year is left out."""
+    return _day(text, reference)
+
+
 def _day(text: str, as_of: date) -> date | None:
     """A day named in a question ("3 Nov", "November 3, 2025", "2025-11-03"), the latest such day not after
     `as_of` when the year is left out."""

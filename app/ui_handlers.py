@@ -300,8 +300,11 @@ class NewsdeskUI:
         if not empty:
             session.turns.append(Turn(question, answer.text, answer.standalone_question))
             session.last = replace(answer, hits=[])
-        messages[-1] = _bot(render.answer_html(answer.text, turn, answer.citations,
-                                               abstained=answer.abstained and not empty))
+        if answer.timeline is not None and answer.timeline.events:
+            messages[-1] = _bot(render.timeline_html(answer.timeline, turn, answer.citations))
+        else:
+            messages[-1] = _bot(render.answer_html(answer.text, turn, answer.citations,
+                                                   abstained=answer.abstained and not empty))
         session.messages = messages
         session.trim()
         return list(session.messages), session.panel(), session

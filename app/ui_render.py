@@ -14,7 +14,7 @@ from html import escape
 from typing import Any
 
 from core.markers import LINK_MARKER
-from core.records import ArticleInfo, Citation, also_reported
+from core.records import ArticleInfo, Citation, Timeline, also_reported
 from core.text import source_host
 from ingest.gate import UPLOAD_PREFIX
 
@@ -84,8 +84,7 @@ def answer_html(
         n = int(match.group(1))
         if citations and n not in titles:
             return match.group(0)
-        title = escape(f"Source {n}: {titles.get(n, '')}".rstrip(": "), quote=True)
-        return f'<a class="nd-cite" href="#{source_anchor(turn, n)}" title="{title}">[{n}]</a>'
+        return cite_link(turn, n, titles.get(n, ""))
 
     body = _CODE.sub(r"<code>\1</code>", LINK_MARKER.sub(marker, escape(text, quote=False)))
     if pending:
@@ -93,6 +92,31 @@ def answer_html(
     if abstained:
         return f'<p class="nd-abstain-badge">Not answered by the articles</p><p>{body}</p>'
     return body
+
+
+def cite_link(turn: int, n: int, title: str) -> str:
+    """Marker [n] of answer `turn`, linking to its source card; `title`, the source's, shows on hover."""
+    label = escape(f"Source {n}: {title}".rstrip(": "), quote=True)
+    return f'<a class="nd-cite" href="#{source_anchor(turn, n)}" title="{label}">[{n}]</a>'
+
+
+def timeline_html(timeline: Timeline, turn: int, citations: Sequence[Citation] = ()) -> str:
+    """A timeline as a vertical dated list: each event's day (marked when the sentence states it), its
+    sentence, and its citation markers linking to the sources panel; its note (how events were dated, what
+    became of undated articles) below. With no events, what the answer says instead is shown by `answer_html`."""
+    titles = {c.n: c.title or c.article_id for c in citations}
+    items = []
+    for e in timeline.events:
+        day = human_date(e.day)
+        stated = ' <span class="nd-stated" title="the sentence states this day">stated</span>' \
+            if e.date_source == "stated" else ""
+        marks = "".join(cite_link(turn, n, titles.get(n, "")) for n in e.citations)
+        items.append(f'<li class="nd-event"><div class="nd-when"><span class="nd-day">{day}</span>{stated}</div>'
+                     f'<p class="nd-what">{escape(e.text, quote=False)} {marks}</p></li>')
+    head = (f"What is new since {human_date(timeline.since)}" if timeline.kind == "since"
+            else "Timeline") + f": {escape(timeline.topic)}"
+    foot = f'<p class="nd-muted nd-small">{escape(timeline.note)}</p>' if timeline.note else ""
+    return f'<div class="nd-timeline"><p class="nd-timeline-head">{head}</p><ol>{"".join(items)}</ol>{foot}</div>'
 
 
 def thinking_html() -> str:

@@ -182,6 +182,29 @@ class SentenceCheck:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One line of a timeline (`app.timeline`): its day, whether the sentence states that day or it is the
+    article's publication day, the sentence, and the numbers of every citation reporting it."""
+
+    day: date | None
+    date_source: Literal["stated", "article"]
+    text: str
+    citations: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """An answer told as dated events, oldest first: a timeline of a topic, or what is new on it `since` a day."""
+
+    kind: Literal["timeline", "since"]
+    topic: str
+    events: tuple[TimelineEvent, ...] = ()
+    since: date | None = None
+    note: str = ""
+    """How the events were dated and what became of undated articles, in words."""
+
+
 @dataclass
 class Answer:
     """An answer whose sentences end with [n] markers resolving to `citations`.
@@ -209,3 +232,5 @@ class Answer:
     """What retrieval was limited to."""
     disagreements: list[Disagreement] = field(default_factory=list)
     """Where copies of a cited story disagree (their sentences are among `citations`)."""
+    timeline: Timeline | None = None
+    """The answer as dated events (a timeline or "what's new since"); None for a plain answer."""
