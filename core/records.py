@@ -45,6 +45,9 @@ class Article(ArticleMeta):
     author: str = ""
     origin: str = ""
     """Where it was loaded from: a file path (for --prune), a feed or a URL."""
+    updated: date | None = None
+    """The date the article says it was last updated ("Updated: 2025-11-20", article:modified_time), if any:
+    when this text replaced an earlier version of it (`core.versions`). Not part of the content hash."""
 
     @property
     def content_hash(self) -> str:
