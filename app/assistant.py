@@ -131,7 +131,8 @@ def search_plan(question: str, filters: Filters | None, as_of: date | None, sett
     since = max(filter(None, (filters.since, reading.since)), default=None)
     until = min(filter(None, (filters.until, reading.until, as_of)), default=None)
     dated_only = filters.until is not None or reading.until is not None or reading.since is not None
-    narrowed = replace(filters, since=since, until=until, undated=until is not None and not dated_only)
+    narrowed = replace(filters, since=since, until=until, undated=until is not None and not dated_only,
+                       as_of=as_of)
     half_life = settings.recency_half_life_days if reading.current else (
         settings.as_of_half_life_days if as_of else None)
     recency = Recency(reference, half_life, settings.recency_floor) if half_life else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from core.sentences import sentences
 
@@ -95,3 +95,57 @@ def sentence_diff(old: str, new: str) -> SentenceDiff:
         diff.removed.extend(a[i1 + pairs:i2])
         diff.added.extend(b[j1 + pairs:j2])
     return diff
+
+
+class VersionSource(Protocol):
+    """What a history is read from (`vectorstore.store.ArticleStore`)."""
+
+    def article_versions(self, article_id: str) -> list[ArticleVersion]: ...
+
+    def version_text(self, article_id: str, content_hash: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class VersionHistory:
+    """An article's versions, oldest first, and what changed from each to the next (`diffs[i]`: from
+    `versions[i]` to `versions[i + 1]`)."""
+
+    article_id: str
+    versions: list[ArticleVersion]
+    diffs: list[SentenceDiff]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.article_id, "versions": [v.to_json() for v in self.versions],
+                "changes": [dict(d.to_json(), old=a.content_hash, new=b.content_hash)
+                            for a, b, d in zip(self.versions, self.versions[1:], self.diffs)]}
+
+    def lines(self) -> list[str]:
+        """The history for a terminal: one line per version, then each change as a sentence diff."""
+        out = [f"{self.article_id}: {len(self.versions)} version{'' if len(self.versions) == 1 else 's'}"]
+        out += [f"  {describe_version(v)}" for v in self.versions]
+        for a, b, d in zip(self.versions, self.versions[1:], self.diffs):
+            out.append(f"\nchanges from {a.content_hash[:12]} to {b.content_hash[:12]} ({_counts(d)}):")
+            out += d.lines()
+        return out
+
+
+def describe_version(version: ArticleVersion) -> str:
+    """ "3f2a9c1e0b7d  current from 2025-11-20 (updated 2025-11-20)  Title" """
+    until = "current" if version.current else f"until {_iso(version.superseded)}"
+    began = f"from {_iso(version.valid_from)}" if version.valid_from else "undated"
+    stated = f" (updated {_iso(version.updated)})" if version.updated else ""
+    published = f", published {_iso(version.published)}" if version.published else ""
+    return f"{version.content_hash[:12]}  {until}, {began}{stated}{published}  {version.title}"
+
+
+def _counts(diff: SentenceDiff) -> str:
+    return f"{len(diff.changed)} changed, {len(diff.removed)} removed, {len(diff.added)} added"
+
+
+def version_history(store: VersionSource, article_id: str) -> VersionHistory | None:
+    """The versions of `article_id` with the sentence diff between each two in a row; None when it is not stored."""
+    versions = store.article_versions(article_id)
+    if not versions:
+        return None
+    texts = [store.version_text(article_id, v.content_hash) or "" for v in versions]
+    return VersionHistory(article_id, versions, [sentence_diff(a, b) for a, b in zip(texts, texts[1:])])
