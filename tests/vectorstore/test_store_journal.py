@@ -107,7 +107,7 @@ def test_crash_at_every_write_then_repair_gives_old_or_new_version(settings, cra
         got = (after[0].get(article_id), after[2].get(article_id), str(after[3].get(article_id)))
         allowed = {(state[0].get(article_id), state[2].get(article_id), str(state[3].get(article_id)))
                    for state in (old, new)}
-        assert got in allowed, f"crash at write {crash_at}: article {article_id} (or its history) is neither old nor new"
+        assert got in allowed, f"crash at write {crash_at}: article {article_id} (or its history) is neither"
     # The history holds an old version's chunks only once its record is there, and never the current text.
     for _, article_id, content_hash, *_ in after[4]:
         assert after[0][article_id] != content_hash, f"crash at write {crash_at}: a history copy of the current text"
