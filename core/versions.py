@@ -149,3 +149,9 @@ def version_history(store: VersionSource, article_id: str) -> VersionHistory | N
         return None
     texts = [store.version_text(article_id, v.content_hash) or "" for v in versions]
     return VersionHistory(article_id, versions, [sentence_diff(a, b) for a, b in zip(texts, texts[1:])])
+
+
+def compare_versions(store: VersionSource, article_id: str, old_hash: str, new_hash: str) -> SentenceDiff | None:
+    """What changed from one stored version of the article to another; None when either is not stored."""
+    old, new = store.version_text(article_id, old_hash), store.version_text(article_id, new_hash)
+    return None if old is None or new is None else sentence_diff(old, new)

@@ -115,3 +115,70 @@ def test_ingest_history_prints_the_versions_and_the_sentences_that_changed(story
 
     missing = _history(story, "file:///no/such/article.txt")
     assert missing.returncode == 1 and "no article with id" in missing.stderr
+
+
+def test_the_library_shows_the_versions_and_what_changed_between_two(story) -> None:
+    from app.ui_handlers import NewsdeskUI
+
+    ui = NewsdeskUI(story["assistant"], story["settings"])
+    html, old_pick, new_pick, row = ui.versions(story["id"])
+    assert row["visible"] is True
+    old, new = story["store"].article_versions(story["id"])
+    assert [value for _, value in old_pick["choices"]] == [old.content_hash, new.content_hash]
+    assert (old_pick["value"], new_pick["value"]) == (old.content_hash, new.content_hash)
+    assert "2 versions" in html and "4\xa0November\xa02025 \u2013 20\xa0November\xa02025" in html and "(current)" in html
+    assert "<del>" in html and "812 Korean citizens" in html and "870 Korean citizens" in html
+    assert "<ins>A further 58 citizens returned on a charter flight on November 19.</ins>" in html
+    # Compared the other way round, the added sentence is the one removed.
+    back = ui.compare(story["id"], new.content_hash, old.content_hash)
+    assert "<del>A further 58 citizens returned on a charter flight on November 19.</del>" in back
+    # An article that never changed says so, and hides the compare pickers.
+    other = next(a.id for a in story["store"].list_articles() if a.id != story["id"])
+    html, _, _, row = ui.versions(other)
+    assert row["visible"] is False and "One version" in html
+
+
+def test_the_versions_panel_escapes_article_text() -> None:
+    from app import ui_render as render
+    from core.versions import ArticleVersion, VersionHistory, sentence_diff
+
+    versions = [ArticleVersion("a", "1" * 64, title="<b>t</b>", valid_from=date(2025, 11, 4),
+                               superseded=date(2025, 11, 20)),
+                ArticleVersion("a", "2" * 64, title="<b>t</b>", valid_from=date(2025, 11, 20))]
+    diff = sentence_diff("Police said <script>x</script> nothing. Calm day.", "Police said <img src=x> more. Calm day.")
+    html = render.versions_panel(VersionHistory("a", versions, [diff]), diff, (versions[0], versions[1]))
+    assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;x&lt;/script&gt;" in html and "&lt;img src=x&gt;" in html
+
+
+def test_the_api_article_includes_its_versions(tmp_path, embedder) -> None:
+    """GET /api/articles/{id} on a real server over a store where one article was updated."""
+    import httpx
+
+    from bench.load import COLLECTION, AppProcess
+    from core.settings import Settings
+    from ingest.loaders import load_sources
+    from ingest.pipeline import Ingestor
+
+    folder = tmp_path / "dated"
+    shutil.copytree(DATA / "dated", folder)
+    settings = Settings(store_dir=tmp_path / "store", collection=COLLECTION, _env_file=None)
+    ingestor = Ingestor.from_settings(settings, embedder=embedder)
+    ingestor.run(load_sources([str(folder)], settings))
+    _update(folder / UPDATED_FILE)
+    assert ingestor.run(load_sources([str(folder)], settings)).updated == 1
+    article_id = next(a.id for a in ingestor.store.list_articles() if a.origin.endswith(UPDATED_FILE))
+    ingestor.store.close()
+    app = AppProcess(tmp_path, sources=[folder])  # the store is not empty: nothing is seeded again
+    app.start()
+    try:
+        with httpx.Client(base_url=app.url, timeout=120, trust_env=False) as client:
+            got = client.get(f"/api/articles/{article_id}")
+            assert got.status_code == 200, got.text
+            data = got.json()
+    finally:
+        app.stop()
+    assert "870" in data["text"]
+    assert [(v["valid_from"], v["superseded"], v["current"]) for v in data["versions"]] == [
+        ("2025-11-04", "2025-11-20", False), ("2025-11-20", None, True)]
+    assert data["changes"][0]["added"] == ["A further 58 citizens returned on a charter flight on November 19."]
