@@ -14,6 +14,7 @@ from app.answering import Answerer, answer_pieces, make_answerer
 from app.conversation import Turn, condense, trim_history
 from app.retrieval import Filters, Recency, Retriever
 from app.timeframe import TimeReading, describe_window, read_time
+from app.version_notes import version_notes
 from core.errors import NewsdeskError
 from core.records import Answer, SearchWindow
 from core.settings import Settings
@@ -98,6 +99,7 @@ class Assistant:
             yield from answer_pieces(answer.text)
         assert answer is not None, "an answerer's stream must end with its Answer"
         answer.question, answer.standalone_question, answer.window = question, standalone, plan.window
+        answer.notes.extend(version_notes(self.store, answer))  # a cited sentence an update changed
         if plan.note:
             answer.notes.append(plan.note)
         answer.timings = dict(retrieval.timings, answer=time.perf_counter() - answered,

@@ -485,6 +485,10 @@ class ArticleStore:
         old.sort(key=lambda v: (v.superseded or date.max, v.valid_from or date.min))
         return [*old, _version(dict(current, article_id=article_id))]
 
+    def has_versions(self) -> bool:
+        """Whether any article has an earlier version (readers skip the history when none has)."""
+        return bool(self._call("counting versions", self.versions.count))
+
     def version_text(self, article_id: str, content_hash: str) -> str | None:
         """The text of one version of an article (current or in the history); None when there is no such version."""
         got = self._call("reading an article", self.registry.get, ids=[article_id], include=["documents", "metadatas"])
@@ -506,7 +510,7 @@ class ArticleStore:
     ) -> list[tuple[StoredChunk, float]]:
         """Nearest chunks of earlier versions that were current on `day` (valid from on or before it,
         superseded after it), best first; `where` filters them as `dense_search` filters current chunks."""
-        if k <= 0 or not self._call("counting versions", self.versions.count):
+        if k <= 0 or not self.has_versions():
             return []
         valid = [{"valid_from_int": {"$lte": date_to_int(day)}}, {"superseded_int": {"$gt": date_to_int(day)}}]
         got = self._call(

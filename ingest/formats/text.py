@@ -23,7 +23,8 @@ _SOURCE_LINE = re.compile(r"^(?:source|outlet|publisher)\s*:\s*(?P<value>.{2,100
 _BY_LINE = re.compile(r"^by\s+(?P<value>[^\W\d_][^.!?]{1,80})$", re.IGNORECASE)
 
 
-_DATE_PREFIX = re.compile(r"^(?:published|dateline|date|posted|last updated|updated|modified)\s*(?:on)?\s*:?\s*", re.IGNORECASE)
+_DATE_PREFIX = re.compile(r"^(?:published|dateline|date|posted|last updated|updated|modified)\s*(?:on)?\s*:?\s*",
+                          re.IGNORECASE)
 
 
 _UPDATED_PREFIX = re.compile(r"^(?:updated|last updated|modified)\b", re.IGNORECASE)

@@ -126,7 +126,8 @@ def test_the_library_shows_the_versions_and_what_changed_between_two(story) -> N
     old, new = story["store"].article_versions(story["id"])
     assert [value for _, value in old_pick["choices"]] == [old.content_hash, new.content_hash]
     assert (old_pick["value"], new_pick["value"]) == (old.content_hash, new.content_hash)
-    assert "2 versions" in html and "4\xa0November\xa02025 \u2013 20\xa0November\xa02025" in html and "(current)" in html
+    assert "2 versions" in html and "(current)" in html
+    assert "4\xa0November\xa02025 \u2013 20\xa0November\xa02025" in html
     assert "<del>" in html and "812 Korean citizens" in html and "870 Korean citizens" in html
     assert "<ins>A further 58 citizens returned on a charter flight on November 19.</ins>" in html
     # Compared the other way round, the added sentence is the one removed.
@@ -182,3 +183,21 @@ def test_the_api_article_includes_its_versions(tmp_path, embedder) -> None:
     assert [(v["valid_from"], v["superseded"], v["current"]) for v in data["versions"]] == [
         ("2025-11-04", "2025-11-20", False), ("2025-11-20", None, True)]
     assert data["changes"][0]["added"] == ["A further 58 citizens returned on a charter flight on November 19."]
+
+
+def test_an_answer_citing_a_changed_sentence_says_what_each_version_said(story) -> None:
+    assistant = story["assistant"]
+    now = assistant.ask(HOW_MANY)
+    n = now.citations[0].n
+    changed = [note for note in now.notes if note.startswith("The 4 Nov 2025 version")]
+    assert len(changed) == 1, now.notes
+    assert "said \u201cThe joint task force has repatriated 812 Korean citizens" in changed[0]
+    assert "its 20 Nov 2025 update says \u201cThe joint task force has repatriated 870" in changed[0]
+    assert changed[0].endswith(f"[{n}].")
+    before = assistant.ask(HOW_MANY, as_of=date(2025, 11, 10))
+    said_then = f"[{before.citations[0].n}]; its 20 Nov 2025 update says \u201cThe joint task force has repatriated 870"
+    assert any("812 Korean citizens since it was formed" in note and said_then in note for note in before.notes), \
+        before.notes
+    # An article that never changed gets no such note.
+    old = assistant.ask("How many Korean citizens had been repatriated by mid-October?", as_of=date(2025, 10, 20))
+    assert not any("version" in note for note in old.notes), old.notes
