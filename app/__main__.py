@@ -72,7 +72,8 @@ def format_answer(answer: "Answer") -> str:
     """The answer as a person reads it in a terminal: text, numbered sources, what was searched."""
     from app.assistant import describe_search
 
-    return "\n\n".join(p for p in (answer.text, format_sources(answer), describe_search(answer.window)) if p)
+    return "\n\n".join(p for p in (answer.text, format_sources(answer), *answer.changed, describe_search(answer.window))
+                       if p)
 
 
 def format_sources(answer: "Answer") -> str:
@@ -248,7 +249,7 @@ def _stream_answer(assistant: "Assistant", args: argparse.Namespace, out: TextIO
         out.write(f"\nVerified answer ({answer.mode}):\n{answer.text}\n")
     from app.assistant import describe_search
 
-    for part in (format_sources(answer), describe_search(answer.window)):
+    for part in (format_sources(answer), *answer.changed, describe_search(answer.window)):
         out.write(f"\n{part}\n" if part else "")
     out.flush()
     if answer.fallback_reason:

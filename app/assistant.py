@@ -99,7 +99,8 @@ class Assistant:
             yield from answer_pieces(answer.text)
         assert answer is not None, "an answerer's stream must end with its Answer"
         answer.question, answer.standalone_question, answer.window = question, standalone, plan.window
-        answer.notes.extend(version_notes(self.store, answer))  # a cited sentence an update changed
+        answer.changed = version_notes(self.store, answer)  # cited sentences an update changed
+        answer.notes.extend(answer.changed)
         if plan.note:
             answer.notes.append(plan.note)
         answer.timings = dict(retrieval.timings, answer=time.perf_counter() - answered,

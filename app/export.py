@@ -45,6 +45,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
                    "phrase": answer.window.phrase, "recency": answer.window.recency,
                    "undated": answer.window.undated},
         "notes": answer.notes,
+        "changed": answer.changed,
         "timings_ms": {k: round(v * 1000, 1) for k, v in answer.timings.items()},
     }
 
@@ -64,7 +65,8 @@ def answer_from_json(data: dict[str, Any]) -> Answer:
         citations=[Citation(n=c["n"], article_id=c["article_id"], title=c.get("title") or "", url=c.get("url") or "",
                             source=c.get("source") or "", published=_day(c.get("published")), quote=c["quote"],
                             start=c["start"], end=c["end"]) for c in data.get("citations", [])],
-        notes=list(data.get("notes") or []), empty_store=bool(data.get("empty_store")),
+        notes=list(data.get("notes") or []), changed=list(data.get("changed") or []),
+        empty_store=bool(data.get("empty_store")),
         fallback_reason=data.get("fallback_reason") or "",
         checks=[SentenceCheck(index=c["sentence"], text=c["text"], status=c["status"])
                 for c in data.get("verification") or []],

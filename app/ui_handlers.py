@@ -296,7 +296,8 @@ class NewsdeskUI:
 
         seconds = answer.timings.get("total", 0.0)
         timing = f"{mode} answer in {_duration(seconds)}" if seconds else ""
-        footer = ". ".join(p for p in (timing, describe_search(answer.window).rstrip(".")) if p)
+        footer = ". ".join(p for p in (timing, describe_search(answer.window).rstrip("."),
+                                       *(c.rstrip(".") for c in answer.changed)) if p)
         session.entries.append(render.SourcesEntry(turn, question, body, answer.abstained and not empty, footer))
         if not empty:
             session.turns.append(Turn(question, answer.text, answer.standalone_question))

@@ -178,3 +178,6 @@ class Answer:
     """The verifier's verdict on each sentence of an LLM's answer (empty for an extractive one)."""
     window: SearchWindow = field(default_factory=SearchWindow)
     """What retrieval was limited to."""
+    changed: list[str] = field(default_factory=list)
+    """Cited sentences an update of their article changed or removed, said with both versions
+    (`app.version_notes`); also in `notes`."""

@@ -191,6 +191,7 @@ def test_an_answer_citing_a_changed_sentence_says_what_each_version_said(story) 
     n = now.citations[0].n
     changed = [note for note in now.notes if note.startswith("The 4 Nov 2025 version")]
     assert len(changed) == 1, now.notes
+    assert now.changed == changed  # the typed field the CLI, the UI footer and JSON `changed` show
     assert "said \u201cThe joint task force has repatriated 812 Korean citizens" in changed[0]
     assert "its 20 Nov 2025 update says \u201cThe joint task force has repatriated 870" in changed[0]
     assert changed[0].endswith(f"[{n}].")
