@@ -78,7 +78,8 @@ def format_answer(answer: "Answer") -> str:
     from app.assistant import describe_search
 
     note = answer.timeline.note if answer.timeline else ""
-    return "\n\n".join(p for p in (answer.text, note, format_sources(answer), describe_search(answer.window)) if p)
+    return "\n\n".join(p for p in (answer.text, note, format_sources(answer), *answer.changed,
+                                   describe_search(answer.window)) if p)
 
 
 def format_sources(answer: "Answer") -> str:
@@ -262,7 +263,7 @@ def _stream_answer(assistant: "Assistant", args: argparse.Namespace, out: TextIO
     from app.assistant import describe_search
 
     note = answer.timeline.note if answer.timeline else ""
-    for part in (note, format_sources(answer), describe_search(answer.window)):
+    for part in (note, format_sources(answer), *answer.changed, describe_search(answer.window)):
         out.write(f"\n{part}\n" if part else "")
     out.flush()
     if answer.fallback_reason:

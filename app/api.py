@@ -121,16 +121,19 @@ def api_router(library: "Library", settings: Settings, assistant_for: AssistantF
         shown = [a for a in found if matches(a, q) and (not host or source_host(a.url or a.source) == host)]
         return {"count": len(shown), "articles": [article_json(a) for a in shown]}
 
-    @router.get("/articles/{article_id:path}", summary="One article with its text")
+    @router.get("/articles/{article_id:path}", summary="One article with its text and its versions")
     def article(article_id: str) -> dict[str, Any]:
         try:
             info = library.article(article_id)
             text = library.text(article_id) if info else None
+            history = library.history(article_id) if info else None
         except NewsdeskError as e:
             raise store_failure(e) from e
         if info is None:
             raise HTTPException(404, f"no article {article_id!r}")
-        return {**article_json(info), "text": text}
+        # The versions oldest first (the current one last), and what changed from each to the next.
+        changes = history.to_json() if history else {"versions": [], "changes": []}
+        return {**article_json(info), "text": text, "versions": changes["versions"], "changes": changes["changes"]}
 
     @router.delete("/articles/{article_id:path}", summary="Delete one article")
     def delete(article_id: str) -> dict[str, Any]:

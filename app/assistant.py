@@ -16,6 +16,7 @@ from app.retrieval import Filters, Recency, Retriever
 from app.stories import disagreements, with_copies
 from app.timeframe import TimeReading, describe_window, read_time
 from app.timeline import read_request, tell
+from app.version_notes import version_notes
 from core.errors import NewsdeskError
 from core.records import Answer, SearchWindow
 from core.settings import Settings
@@ -111,6 +112,8 @@ class Assistant:
         extra = disagreements(answer, self.store)
         if extra:
             yield extra
+        answer.changed = version_notes(self.store, answer)  # cited sentences an update changed
+        answer.notes.extend(answer.changed)
         yield _finished(answer, question, standalone, plan, retrieval.timings, answered, started)
 
 
@@ -150,7 +153,8 @@ def search_plan(question: str, filters: Filters | None, as_of: date | None, sett
     since = max(filter(None, (filters.since, reading.since)), default=None)
     until = min(filter(None, (filters.until, reading.until, as_of)), default=None)
     dated_only = filters.until is not None or reading.until is not None or reading.since is not None
-    narrowed = replace(filters, since=since, until=until, undated=until is not None and not dated_only)
+    narrowed = replace(filters, since=since, until=until, undated=until is not None and not dated_only,
+                       as_of=as_of)
     half_life = settings.recency_half_life_days if reading.current else (
         settings.as_of_half_life_days if as_of else None)
     recency = Recency(reference, half_life, settings.recency_floor) if half_life else None

@@ -58,6 +58,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
                           for d in answer.disagreements],
         "notes": answer.notes,
         "timeline": timeline_json(answer.timeline),
+        "changed": answer.changed,
         "timings_ms": {k: round(v * 1000, 1) for k, v in answer.timings.items()},
     }
 
@@ -106,7 +107,8 @@ def answer_from_json(data: dict[str, Any]) -> Answer:
                    for c in data.get("citations", [])],
         disagreements=[Disagreement(kind=d["kind"], values=tuple((v["value"], v["citation"]) for v in d["values"]))
                        for d in data.get("disagreements") or []],
-        notes=list(data.get("notes") or []), empty_store=bool(data.get("empty_store")),
+        notes=list(data.get("notes") or []), changed=list(data.get("changed") or []),
+        empty_store=bool(data.get("empty_store")),
         fallback_reason=data.get("fallback_reason") or "",
         checks=[SentenceCheck(index=c["sentence"], text=c["text"], status=c["status"])
                 for c in data.get("verification") or []],

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from core.records import ArticleInfo
 from core.settings import Settings
+from core.versions import SentenceDiff, VersionHistory, compare_versions, version_history
 
 if TYPE_CHECKING:
     from app.assistant import Assistant
@@ -56,8 +57,15 @@ class Library:
     def text(self, article_id: str) -> str | None:
         return self.assistant.store.article_text(article_id)
 
+    def history(self, article_id: str) -> VersionHistory | None:
+        """The article's versions, oldest first, with what changed from each to the next."""
+        return version_history(self.assistant.store, article_id)
+
+    def compare(self, article_id: str, old_hash: str, new_hash: str) -> SentenceDiff | None:
+        return compare_versions(self.assistant.store, article_id, old_hash, new_hash)
+
     def delete(self, article_id: str, *, door: str) -> tuple[ArticleInfo | None, bool]:
-        """Delete one article: (what it was, whether it was still there)."""
+        """Delete one article and its earlier versions: (what it was, whether it was still there)."""
         with self._writes:
             info = self.article(article_id)
             deleted = self.assistant.store.delete_article(article_id)

@@ -31,6 +31,9 @@ class Filters:
     sources: tuple[str, ...] = ()
     undated: bool = False
     """With `until`, keep undated articles too (an as-of date: they cannot be placed in time)."""
+    as_of: date | None = None
+    """Search each article's version current on this day: the current one if it began on or before it,
+    else the earlier one from the history (`ArticleStore.history_search`). None: current versions only."""
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -134,10 +137,31 @@ class Retriever:
         )
         timings["lexical"] = time.perf_counter() - started
 
+        if filters.as_of is not None:
+            started = time.perf_counter()
+            dense, lexical = self._versions_at(filters.as_of, vector, candidates, filters, dense, lexical)
+            timings["versions"] = time.perf_counter() - started
+
         started = time.perf_counter()
         hits = self._fuse(dense, lexical, k, recency, filters if fold_copies else None)  # None: keep copies
         timings["fuse"] = time.perf_counter() - started
         return Retrieval(hits, timings)
+
+    def _versions_at(
+        self, day: date, vector: Any, candidates: int, filters: Filters, dense: list[tuple[StoredChunk, float]],
+        lexical: list[tuple[str, float]],
+    ) -> tuple[list[tuple[StoredChunk, float]], list[tuple[str, float]]]:
+        """The versions current on `day`: current chunks of articles whose current version began after it
+        are left out, and the history's chunks of the versions current then join the dense ranking (the
+        lexical index holds current versions only, so earlier ones are found by meaning alone)."""
+        article_of = {c.id: c.article_id for c, _ in dense}
+        unknown = [cid for cid, _ in lexical if cid not in article_of]
+        article_of.update({c.id: c.article_id for c in self.store.get_chunks(unknown)} if unknown else {})
+        later = {a for a, began in self.store.current_since(article_of.values()).items() if began > day}
+        earlier = self.store.history_search(vector, candidates, day, filters.chroma_where())
+        kept = [(c, score) for c, score in dense if c.article_id not in later]
+        merged = sorted(kept + earlier, key=lambda pair: -pair[1])[:candidates]
+        return merged, [(cid, score) for cid, score in lexical if article_of.get(cid) not in later]
 
     def _fuse(self, dense: list[tuple[StoredChunk, float]], lexical: list[tuple[str, float]], k: int,
               recency: Recency | None = None, filters: Filters | None = None) -> list[Hit]:

@@ -88,6 +88,11 @@ class LibraryTab:
     ingest: Any
     report: Any
     watched: Any
+    versions: Any
+    """The selected article's versions and what changed between the two picked in `version_from`/`version_to`."""
+    versions_row: Any
+    version_from: Any
+    version_to: Any
 
 
 @dataclass
@@ -242,6 +247,10 @@ def _library_tab(settings: Settings, articles: list[ArticleInfo]) -> LibraryTab:
                 confirm = gr.Button("Delete", variant="stop", size="sm", scale=0, min_width=90,
                                     elem_id="nd-confirm-delete")
                 cancel = gr.Button("Cancel", size="sm", scale=0, min_width=90, elem_id="nd-cancel-delete")
+            with gr.Row(visible=False, equal_height=True) as versions_row:
+                version_from = gr.Dropdown(label="Compare version", choices=[], value=None, elem_id="nd-version-from")
+                version_to = gr.Dropdown(label="with version", choices=[], value=None, elem_id="nd-version-to")
+            versions = gr.HTML("", elem_id="nd-versions", js_on_load=None)
             preview = gr.HTML(render.article_preview(None, None), elem_id="nd-preview", js_on_load=None)
         with gr.Column(scale=2, min_width=340):
             gr.HTML(f'<h3 class="nd-h3">Add articles</h3><p class="nd-muted nd-small">Upload files (txt, md, html, '
@@ -259,7 +268,8 @@ def _library_tab(settings: Settings, articles: list[ArticleInfo]) -> LibraryTab:
             watched = gr.HTML("", elem_id="nd-watched", js_on_load=None)
     return LibraryTab(search=search, table=table, picker=picker, delete=delete, confirm_row=confirm_row,
                       confirm=confirm, cancel=cancel, preview=preview, files=files, urls=urls, feeds=feeds,
-                      ingest=ingest, report=report, watched=watched)
+                      ingest=ingest, report=report, watched=watched, versions=versions, versions_row=versions_row,
+                      version_from=version_from, version_to=version_to)
 
 
 def _wire_library(ui: NewsdeskUI, lib: LibraryTab, views: Views, chat: ChatTab) -> None:
@@ -279,6 +289,13 @@ def _wire_library(ui: NewsdeskUI, lib: LibraryTab, views: Views, chat: ChatTab) 
                       show_progress="hidden", api_visibility="private")
     lib.picker.change(ui.preview, inputs=lib.picker, outputs=[lib.preview, lib.delete], concurrency_limit=1,
                       concurrency_id="library-view", show_progress="hidden", api_visibility="private")
+    lib.picker.change(ui.versions, inputs=lib.picker,
+                      outputs=[lib.versions, lib.version_from, lib.version_to, lib.versions_row], concurrency_limit=1,
+                      concurrency_id="library-view", show_progress="hidden", api_visibility="private")
+    for pick in (lib.version_from, lib.version_to):  # `input`: the user's choice, not the pickers being filled
+        pick.input(ui.compare, inputs=[lib.picker, lib.version_from, lib.version_to], outputs=lib.versions,
+                   concurrency_limit=1, concurrency_id="library-view", show_progress="hidden",
+                   api_visibility="private")
 
     # Gradio finds the progress tracker by its default value.
     def ingest(files: list[str] | None, urls: str, feeds: str,

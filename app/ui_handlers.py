@@ -26,6 +26,7 @@ from core.text import source_host
 
 if TYPE_CHECKING:
     from app.assistant import Assistant
+    from core.versions import VersionHistory
     from ingest.gate import Upload
     from ingest.loaders import Loaded
 
@@ -295,7 +296,8 @@ class NewsdeskUI:
 
         seconds = answer.timings.get("total", 0.0)
         timing = f"{mode} answer in {_duration(seconds)}" if seconds else ""
-        footer = ". ".join(p for p in (timing, describe_search(answer.window).rstrip(".")) if p)
+        footer = ". ".join(p for p in (timing, describe_search(answer.window).rstrip("."),
+                                       *(c.rstrip(".") for c in answer.changed)) if p)
         session.entries.append(render.SourcesEntry(turn, question, body, answer.abstained and not empty, footer))
         if not empty:
             session.turns.append(Turn(question, answer.text, answer.standalone_question))
@@ -393,6 +395,41 @@ class NewsdeskUI:
             info = None
         text = self.article_text(info.id) if info else None
         return render.article_preview(info, text), gr.update(interactive=info is not None)
+
+    def _history(self, article_id: str | None) -> "VersionHistory | None":
+        import gradio as gr
+
+        try:
+            return self.library.history(article_id) if article_id else None
+        except NewsdeskError as e:
+            gr.Warning(escape(_sentence(str(e))), title="Could not read the article's versions")
+            return None
+
+    def versions(self, article_id: str | None) -> tuple[str, Any, Any, Any]:
+        """The selected article's versions and what its last update changed; the compare pickers (shown
+        only for an article with more than one version) start at the version before the current and the current."""
+        import gradio as gr
+
+        history = self._history(article_id)
+        if history is None or len(history.versions) < 2:
+            empty = gr.update(choices=[], value=None)
+            return render.versions_panel(history), empty, empty, gr.update(visible=False)
+        choices = [(render.version_choice(v), v.content_hash) for v in history.versions]
+        old, new = history.versions[-2], history.versions[-1]
+        return (render.versions_panel(history, history.diffs[-1], (old, new)),
+                gr.update(choices=choices, value=old.content_hash), gr.update(choices=choices, value=new.content_hash),
+                gr.update(visible=True))
+
+    def compare(self, article_id: str | None, old_hash: str | None, new_hash: str | None) -> str:
+        """The versions panel with what changed from the version `old_hash` to `new_hash` (any two, either order)."""
+        history = self._history(article_id)
+        if history is None:
+            return ""
+        by_hash = {v.content_hash: v for v in history.versions}
+        if old_hash not in by_hash or new_hash not in by_hash:
+            return render.versions_panel(history)
+        diff = self.library.compare(history.article_id, str(old_hash), str(new_hash))
+        return render.versions_panel(history, diff, (by_hash[str(old_hash)], by_hash[str(new_hash)]))
 
     def delete(self, article_id: str | None) -> tuple[str, None]:
         """Delete one article; returns a one-line report, and no selection (the article is gone: a picker

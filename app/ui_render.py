@@ -16,6 +16,7 @@ from typing import Any
 from core.markers import LINK_MARKER
 from core.records import ArticleInfo, Citation, Timeline, also_reported
 from core.text import source_host
+from core.versions import ArticleVersion, SentenceDiff, VersionHistory
 from ingest.gate import UPLOAD_PREFIX
 
 MAX_PARAGRAPH_CHARS = 1400
@@ -381,3 +382,46 @@ def chat_placeholder(articles: int) -> str:
     return (f'<div class="nd-placeholder"><h3>Ask about {articles} article{"s" if articles != 1 else ""}</h3>'
             "<p>Every sentence of an answer cites the article sentence it comes from. Click a marker such as "
             "<b>[1]</b> to see that sentence in the sources panel.</p></div>")
+
+
+def version_choice(version: ArticleVersion) -> str:
+    """A version's label in the Library's compare pickers: "4 Nov 2025 – 20 Nov 2025 · b47cd43e"."""
+    began = human_date(version.valid_from) if version.valid_from else "undated"
+    until = "now" if version.current else human_date(version.superseded)
+    return f"{began} \u2013 {until}{_DOT}{version.content_hash[:8]}"
+
+
+def versions_panel(history: VersionHistory | None, diff: SentenceDiff | None = None,
+                   compared: tuple[ArticleVersion, ArticleVersion] | None = None) -> str:
+    """The selected article's versions (oldest first, with the days each was current) and, when two are
+    compared, the sentences that changed from the first to the second; "" for no article."""
+    if history is None:
+        return ""
+    if len(history.versions) == 1:
+        return '<p class="nd-muted nd-small">One version: the article has not changed since it was ingested.</p>'
+    rows = "".join(
+        f"<li><b>{escape(version_choice(v))}</b>{' (current)' if v.current else ''}"
+        f"{escape(_DOT + 'stated update ' + human_date(v.updated)) if v.updated else ''}</li>"
+        for v in history.versions)
+    body = f'<div class="nd-versions"><h4>{len(history.versions)} versions</h4><ul>{rows}</ul>'
+    if diff is not None and compared is not None:
+        old, new = compared
+        body += (f"<h4>What changed from {escape(version_choice(old))} to {escape(version_choice(new))}</h4>"
+                 + diff_html(diff))
+    return body + "</div>"
+
+
+def diff_html(diff: SentenceDiff) -> str:
+    """A sentence diff as lists: changed (old struck through, then new), removed, added; all text escaped."""
+    if diff.empty:
+        return '<p class="nd-muted">No sentence changed (only spacing or line breaks).</p>'
+    parts = []
+    if diff.changed:
+        items = "".join(f"<li><del>{escape(old)}</del><br><ins>{escape(new)}</ins></li>" for old, new in diff.changed)
+        parts.append(f'<p class="nd-small">Changed</p><ul class="nd-diff-changed">{items}</ul>')
+    for label, css, sentences in (("Removed", "nd-diff-removed", diff.removed), ("Added", "nd-diff-added", diff.added)):
+        if sentences:
+            tag = "del" if css == "nd-diff-removed" else "ins"
+            items = "".join(f"<li><{tag}>{escape(s)}</{tag}></li>" for s in sentences)
+            parts.append(f'<p class="nd-small">{label}</p><ul class="{css}">{items}</ul>')
+    return "".join(parts)

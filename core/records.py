@@ -45,6 +45,9 @@ class Article(ArticleMeta):
     author: str = ""
     origin: str = ""
     """Where it was loaded from: a file path (for --prune), a feed or a URL."""
+    updated: date | None = None
+    """The date the article says it was last updated ("Updated: 2025-11-20", article:modified_time), if any:
+    when this text replaced an earlier version of it (`core.versions`). Not part of the content hash."""
 
     @property
     def content_hash(self) -> str:
@@ -234,3 +237,6 @@ class Answer:
     """Where copies of a cited story disagree (their sentences are among `citations`)."""
     timeline: Timeline | None = None
     """The answer as dated events (a timeline or "what's new since"); None for a plain answer."""
+    changed: list[str] = field(default_factory=list)
+    """Cited sentences an update of their article changed or removed, said with both versions
+    (`app.version_notes`); also in `notes`."""

@@ -19,14 +19,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("ingest")
 
-SUBCOMMANDS = ("list", "delete", "stats", "copies")
+SUBCOMMANDS = ("list", "delete", "stats", "copies", "history")
 
 
 def _ingest_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m ingest",
         description="Ingest news articles into the Newsdesk store. Unchanged articles are skipped; "
-        "changed ones replace their old version. Other commands: list, delete ID, stats, copies, "
+        "changed ones replace their old version, which is kept as history. Other commands: list, delete ID, stats, "
+        "copies, history ID, "
         "watch --feed URL (keep feeds current).",
         epilog="Sources: .txt .md .html .htm .pdf .jsonl files, folders (recursive), http(s) URLs.",
     )
@@ -46,13 +47,16 @@ def _admin_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     ls = sub.add_parser("list", help="list ingested articles")
     ls.add_argument("--json", action="store_true")
-    rm = sub.add_parser("delete", help="delete an article and its chunks")
+    rm = sub.add_parser("delete", help="delete an article, its chunks and its earlier versions")
     rm.add_argument("ids", nargs="+", metavar="ID")
     st = sub.add_parser("stats", help="counts of articles and chunks")
     st.add_argument("--json", action="store_true")
     cp = sub.add_parser("copies", help="syndicated and near-duplicate articles, grouped by story")
     cp.add_argument("--json", action="store_true")
-    for s in (ls, rm, st, cp):
+    hi = sub.add_parser("history", help="an article's versions and the sentences that changed between them")
+    hi.add_argument("id", metavar="ID")
+    hi.add_argument("--json", action="store_true")
+    for s in (ls, rm, st, cp, hi):
         s.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -172,6 +176,8 @@ def _run_admin(args: argparse.Namespace) -> int:
         return 0
     if args.command == "copies":
         return _print_copies(store, as_json=args.json)
+    if args.command == "history":
+        return _print_history(store, args.id, as_json=args.json)
     if args.command == "delete":
         from ingest.pipeline import delete_articles
 
@@ -219,6 +225,20 @@ def _print_copies(store: ArticleStore, *, as_json: bool) -> int:
     if not as_json:
         stories = f"{len(groups)} {'story' if len(groups) == 1 else 'stories'}"
         print(f"{stories} told by more than one article" if groups else "no near-duplicate articles")
+    return 0
+
+
+def _print_history(store: ArticleStore, article_id: str, *, as_json: bool) -> int:
+    from core.versions import version_history
+
+    history = version_history(store, article_id)
+    if history is None:
+        print(f"error: no article with id {article_id!r} (see `python -m ingest list`)", file=sys.stderr)
+        return 1
+    if as_json:
+        print(json.dumps(history.to_json(), ensure_ascii=False))
+        return 0
+    print("\n".join(history.lines()))
     return 0
 
 

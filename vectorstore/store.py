@@ -1,17 +1,27 @@
 """The Chroma store: chunk vectors plus an article registry, written so a crash never loses or doubles.
 
-Two collections: `<name>` holds chunks (embedding, text, metadata) and `<name>-articles` holds one
-record per article (its full text, metadata, content hash). Writing an article follows a small
-journal in the registry record:
+Four collections: `<name>` holds chunks (embedding, text, metadata) and `<name>-articles` holds one
+record per article (its full text, metadata, content hash): the current versions, all readers see by
+default. `<name>-versions` holds one record per earlier version of an article (its text, metadata, hash
+and the dates it was current) and `<name>-history` that version's chunks, copied with their stored
+embeddings and sentence vectors (never embedded again). Writing an article follows a small journal in
+the registry record:
 
-1. mark the record dirty with the new hash and chunk count (`pending_hash`), text untouched;
-2. write the new chunks (ids derive from article id, content hash and ordinal, so re-writing is idempotent);
-3. commit: the record gets the new text and hash (still dirty: old chunks may remain);
-4. delete the article's chunks with any other hash, then mark the record clean.
+1. mark the record dirty with the new hash and chunk count (`pending_hash`), text untouched; when the
+   text changed and its old version is not in the history yet, the record names the version it is about
+   to copy there (`archive`);
+2. archive: copy the old version's chunks into the history chunks, then its record into the versions
+   (ids derive from article id and old hash, so copying again is idempotent; the version record last, so
+   one that exists has all its chunks);
+3. write the new chunks (ids derive from article id, content hash and ordinal, so re-writing is idempotent);
+4. commit: the record gets the new text and hash (still dirty: old chunks may remain);
+5. delete the article's chunks with any other hash, then mark the record clean.
 
 `repair()` finishes whatever a crash interrupted: a dirty record that was committed has its old chunks
-deleted; one that was not has its partial new chunks deleted and keeps its old version (or disappears
-when there was none). Either way no article is lost or doubled.
+deleted (its old version is already in the history); one that was not has its partial new chunks and
+the history copy this write made (`archive`) deleted, and keeps its old version (or disappears when
+there was none). Either way no article or version is lost or doubled, and the next ingest of the new
+version leaves what an uninterrupted one leaves. Deleting an article deletes its history too.
 
 Concurrency. A local store has one writer at a time: every write (an ingest batch, a delete, a repair)
 holds an advisory lock, `fcntl.flock` on `<store>/.newsdesk-write.lock`, so a second ingest waits for
@@ -53,6 +63,7 @@ from core.records import Article, ArticleInfo, ArticleMeta, Chunk, StoredChunk, 
 from core.sentences import SEGMENTATION_VERSION, pack_sentences, unpack_sentences
 from core.settings import Settings
 from core.text import source_host
+from core.versions import ArticleVersion
 
 if TYPE_CHECKING:
     import numpy as np
@@ -85,6 +96,11 @@ def chunk_id(article_id: str, content_hash: str, ordinal: int) -> str:
     """Deterministic chunk id: the same article version always yields the same ids."""
     key = hashlib.sha1(article_id.encode("utf-8")).hexdigest()[:16]
     return f"{key}-{content_hash[:16]}-{ordinal:05d}"
+
+
+def version_id(article_id: str, content_hash: str) -> str:
+    """Deterministic id of an article's version in the history: copying it twice writes it once."""
+    return f"{hashlib.sha1(article_id.encode('utf-8')).hexdigest()[:16]}-{content_hash[:32]}"
 
 
 def _parse_date(value: str) -> date | None:
@@ -321,6 +337,14 @@ class ArticleStore:
                     f"{self.settings.collection}-articles", configuration={"hnsw": {"space": "cosine"}},
                     embedding_function=None,
                 )
+                self.versions: Collection = self._client.get_or_create_collection(
+                    f"{self.settings.collection}-versions", configuration={"hnsw": {"space": "cosine"}},
+                    embedding_function=None,
+                )
+                self.history: Collection = self._client.get_or_create_collection(
+                    f"{self.settings.collection}-history", configuration={"hnsw": {"space": "cosine"}},
+                    embedding_function=None,
+                )
                 break
             except Exception as e:
                 if attempt == 2:
@@ -392,7 +416,7 @@ class ArticleStore:
     def _live(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """`fn` bound to the current client or collection (a reopen may have replaced the one it was bound to)."""
         owner = getattr(fn, "__self__", None)
-        for live in (self._client, self.chunks, self.registry):
+        for live in (self._client, self.chunks, self.registry, self.versions, self.history):
             if owner is not None and owner is not live and type(owner) is type(live) and \
                     getattr(owner, "name", None) == getattr(live, "name", None):
                 return getattr(live, fn.__name__)  # type: ignore[no-any-return]
@@ -514,6 +538,64 @@ class ArticleStore:
         committed = self._committed(c for c, _ in found)
         return [(c, score) for c, score in found if c.id in committed]
 
+    # -- versions ------------------------------------------------------------------------------
+
+    def article_versions(self, article_id: str) -> list[ArticleVersion]:
+        """The article's versions, oldest first, the current one last ([] when it is not stored). A history
+        copy of the current text (a write interrupted before its commit, or a text the article went back
+        to) is not listed twice."""
+        records = [r for r in self._records(ids=[article_id]) if r.get("content_hash")]
+        if not records:
+            return []
+        current = records[0]
+        got = self._call("reading versions", self.versions.get, where={"article_id": article_id},
+                         include=["metadatas"])
+        old = [_version(m) for m in got["metadatas"] if m.get("content_hash") != current["content_hash"]]
+        old.sort(key=lambda v: (v.superseded or date.max, v.valid_from or date.min))
+        return [*old, _version(dict(current, article_id=article_id))]
+
+    def has_versions(self) -> bool:
+        """Whether any article has an earlier version (readers skip the history when none has)."""
+        return bool(self._call("counting versions", self.versions.count))
+
+    def version_text(self, article_id: str, content_hash: str) -> str | None:
+        """The text of one version of an article (current or in the history); None when there is no such version."""
+        got = self._call("reading an article", self.registry.get, ids=[article_id], include=["documents", "metadatas"])
+        if got["ids"] and got["metadatas"][0].get("content_hash") == content_hash:
+            return got["documents"][0]  # type: ignore[no-any-return]
+        got = self._call("reading a version", self.versions.get, ids=[version_id(article_id, content_hash)],
+                         include=["documents"])
+        return got["documents"][0] if got["ids"] else None
+
+    def current_since(self, article_ids: Iterable[str]) -> dict[str, date]:
+        """Article id -> the day its current version became current, for the articles that know it (an
+        undated article, or one stored before versions were kept, is current since always)."""
+        ids = sorted(set(article_ids))
+        return {r["id"]: d for r in self._records(ids=ids) if (d := _parse_date(r.get("valid_from", "")))} if ids \
+            else {}
+
+    def history_search(
+        self, embedding: "np.ndarray", k: int, day: date, where: dict[str, Any] | None = None
+    ) -> list[tuple[StoredChunk, float]]:
+        """Nearest chunks of earlier versions that were current on `day` (valid from on or before it,
+        superseded after it), best first; `where` filters them as `dense_search` filters current chunks."""
+        if k <= 0 or not self.has_versions():
+            return []
+        valid = [{"valid_from_int": {"$lte": date_to_int(day)}}, {"superseded_int": {"$gt": date_to_int(day)}}]
+        got = self._call(
+            "searching earlier versions", self.history.query, query_embeddings=[embedding.tolist()], n_results=k,
+            where={"$and": [*valid, where] if where else valid}, include=["documents", "metadatas", "distances"],
+        )
+        found = [(stored_chunk(cid, text, meta), 1.0 - float(dist), meta.get("version_id", ""))
+                 for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0],
+                                                  got["distances"][0]) if text is not None and meta]
+        # Only versions whose record exists (a copy in progress has none yet), and never the current text.
+        archived = set(self._call("reading versions", self.versions.get, ids=sorted({v for *_, v in found}),
+                                  include=[])["ids"]) if found else set()
+        current = self.article_hashes(sorted({c.article_id for c, *_ in found})) if found else {}
+        return [(c, score) for c, score, vid in found
+                if vid in archived and current.get(c.article_id) != c.content_hash]
+
     # -- writing -------------------------------------------------------------------------------
 
     def write_articles(self, prepared: Sequence[PreparedArticle]) -> None:
@@ -522,9 +604,11 @@ class ArticleStore:
             return
         with self.writing():
             previous = {r["id"]: r for r in self._records(ids=[p.article.id for p in prepared])}
-            self._mark_pending(prepared, previous)
+            starts, archives = self._version_plan(prepared, previous)
+            self._mark_pending(prepared, previous, archives)
+            self._archive(archives)
             self._write_chunks(prepared)
-            self._commit_records(prepared)
+            self._commit_records(prepared, starts)
             for p in prepared:
                 if p.article.id in previous:
                     self._delete_chunks_except(p.article.id, p.article.content_hash, len(p.chunks))
@@ -541,7 +625,7 @@ class ArticleStore:
             # Uncommitted first: a crash midway leaves a record that repair() removes.
             meta = dict(_meta_only(records[0]), content_hash="", dirty=True, pending_hash="", journal_at=time.time())
             self._call("marking an article for deletion", self.registry.update, ids=[article_id], metadatas=[meta])
-            self._call("deleting chunks", self.chunks.delete, where={"article_id": article_id})
+            self._delete_everything_of(article_id)
             self._bump_generation()  # while the record is still there to tell repair() the change is unfinished
             self._call("deleting an article", self.registry.delete, ids=[article_id])
             return True
@@ -570,8 +654,10 @@ class ArticleStore:
                 # A rewrite of the same text (re-indexing) may have made fewer chunks than there were.
                 same = record.get("pending_hash") == committed and "chunks" in record
                 self._delete_chunks_except(article_id, committed, int(record["chunks"]) if same else None)
-            else:
-                self._call("deleting chunks", self.chunks.delete, where={"article_id": article_id})
+                if record.get("archive") and not same:  # not committed: undo this write's copy to the history
+                    self._delete_version(str(record["archive"]))
+            else:  # a new article never committed, or a deletion: nothing of it stays
+                self._delete_everything_of(article_id)
         self._bump_generation()
         for record in dirty:
             article_id, committed = record["id"], record.get("content_hash", "")
@@ -590,37 +676,108 @@ class ArticleStore:
             stale = {"$or": [stale, {"ordinal": {"$gte": keep_count}}]}
         self._call("deleting old chunks", self.chunks.delete, where={"$and": [{"article_id": article_id}, stale]})
 
-    def _mark_pending(self, prepared: Sequence[PreparedArticle], previous: dict[str, dict[str, Any]]) -> None:
+    def _delete_everything_of(self, article_id: str) -> None:
+        """An article's chunks, then its history (chunks before records, as they were written)."""
+        self._call("deleting chunks", self.chunks.delete, where={"article_id": article_id})
+        self._call("deleting earlier versions' chunks", self.history.delete, where={"article_id": article_id})
+        self._call("deleting earlier versions", self.versions.delete, where={"article_id": article_id})
+
+    def _delete_version(self, vid: str) -> None:
+        self._call("deleting an earlier version's chunks", self.history.delete, where={"version_id": vid})
+        self._call("deleting an earlier version", self.versions.delete, ids=[vid])
+
+    def _version_plan(
+        self, prepared: Sequence[PreparedArticle], previous: dict[str, dict[str, Any]]
+    ) -> tuple[dict[str, date | None], list[tuple[dict[str, Any], date]]]:
+        """When each new version became current, and the old versions to copy to the history (each with
+        the day it was superseded). An old version already in the history (the article went back to a
+        text it had) keeps its first record there."""
+        starts: dict[str, date | None] = {}
+        changed: list[tuple[dict[str, Any], date]] = []
+        for p in prepared:
+            old = previous.get(p.article.id)
+            old_hash = (old or {}).get("content_hash", "")
+            if not old_hash:  # a new article
+                starts[p.article.id] = p.article.updated or p.article.published
+            elif old_hash == p.article.content_hash:
+                starts[p.article.id] = _valid_from(old)  # type: ignore[arg-type]  (the same text, re-indexed)
+            else:
+                began = _valid_from(old)  # type: ignore[arg-type]
+                superseded = max(p.article.updated or date.today(), began or date.min)
+                starts[p.article.id] = superseded
+                changed.append((old, superseded))  # type: ignore[arg-type]
+        if not changed:
+            return starts, []
+        vids = [version_id(old["id"], old["content_hash"]) for old, _ in changed]
+        stored = set(self._call("reading versions", self.versions.get, ids=vids, include=[])["ids"])
+        # A copy an unrepaired crash left half-made (its record still names it) is made again, idempotently.
+        return starts, [(old, day) for (old, day), vid in zip(changed, vids)
+                        if vid not in stored or old.get("archive") == vid]
+
+    def _archive(self, archives: Sequence[tuple[dict[str, Any], date]]) -> None:
+        """Journal step 2: the old versions' chunks (as stored: text, metadata, embedding) into the history,
+        then their records into the versions, each marked with the days it was current."""
+        if not archives:
+            return
+        ids = [old["id"] for old, _ in archives]
+        records = self._call("reading articles", self.registry.get, ids=ids, include=["documents", "embeddings"])
+        text = dict(zip(records["ids"], records["documents"]))
+        vector = dict(zip(records["ids"], records["embeddings"]))
+        for old, superseded in archives:
+            vid = version_id(old["id"], old["content_hash"])
+            dates = _version_dates(_valid_from(old), superseded)
+            got = self._call("reading old chunks", self.chunks.get,
+                             where={"$and": [{"article_id": old["id"]}, {"content_hash": old["content_hash"]}]},
+                             include=["documents", "metadatas", "embeddings"])
+            rows = [(cid, t, dict(m, version_id=vid, **dates), e)
+                    for cid, t, m, e in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
+                    if int(m.get("ordinal", 0)) < int(old.get("chunks", len(got["ids"])))]
+            for i in range(0, len(rows), WRITE_BATCH):
+                batch = rows[i:i + WRITE_BATCH]
+                self._call("copying old chunks to the history", self.history.upsert, ids=[r[0] for r in batch],
+                           documents=[r[1] for r in batch], metadatas=[r[2] for r in batch],
+                           embeddings=[list(map(float, r[3])) for r in batch])
+            meta = {k: v for k, v in _meta_only(old).items() if k not in _JOURNAL_FIELDS}
+            self._call("copying an old version to the history", self.versions.upsert, ids=[vid],
+                       documents=[text[old["id"]]], embeddings=[list(map(float, vector[old["id"]]))],
+                       metadatas=[dict(meta, article_id=old["id"], chunks=len(rows), **dates)])
+
+    def _mark_pending(self, prepared: Sequence[PreparedArticle], previous: dict[str, dict[str, Any]],
+                      archives: Sequence[tuple[dict[str, Any], date]] = ()) -> None:
         """Journal step 1. Existing records keep their text and hash; new ones get an uncommitted record."""
         updates = [p for p in prepared if p.article.id in previous]
+        archived = {old["id"]: version_id(old["id"], old["content_hash"]) for old, _ in archives}
         if updates:
             metas = [dict(_meta_only(previous[p.article.id]), dirty=True, pending_hash=p.article.content_hash,
-                          journal_at=time.time()) for p in updates]
+                          journal_at=time.time(), archive=archived.get(p.article.id, "")) for p in updates]
             self._call("journaling articles", self.registry.update, ids=[p.article.id for p in updates],
                        metadatas=metas)
         new = [p for p in prepared if p.article.id not in previous]
         if new:
             self._upsert_records(new, content_hash="", dirty=True)
 
-    def _commit_records(self, prepared: Sequence[PreparedArticle]) -> None:
-        """Journal step 3: the new text and hash become the article's."""
-        self._upsert_records(prepared, content_hash=None, dirty=True)
+    def _commit_records(self, prepared: Sequence[PreparedArticle], starts: dict[str, date | None]) -> None:
+        """Journal step 4: the new text and hash become the article's, current from `starts`."""
+        self._upsert_records(prepared, content_hash=None, dirty=True, starts=starts)
 
     def _mark_clean(self, ids: list[str]) -> None:
         records = self._records(ids=ids)
         if records:
             self._call("committing articles", self.registry.update, ids=[r["id"] for r in records],
-                       metadatas=[dict(_meta_only(r), dirty=False, pending_hash="") for r in records])
+                       metadatas=[dict(_meta_only(r), dirty=False, pending_hash="", archive="") for r in records])
 
-    def _upsert_records(self, prepared: Sequence[PreparedArticle], *, content_hash: str | None, dirty: bool) -> None:
+    def _upsert_records(self, prepared: Sequence[PreparedArticle], *, content_hash: str | None, dirty: bool,
+                        starts: dict[str, date | None] | None = None) -> None:
         import numpy as np
 
         metas, vectors = [], []
         for p in prepared:
             committed = p.article.content_hash if content_hash is None else content_hash
+            began = (starts or {}).get(p.article.id)
             metas.append(dict(_article_meta(p.article), content_hash=committed, chunks=len(p.chunks), dirty=dirty,
                               pending_hash=p.article.content_hash, journal_at=time.time(),
-                              index=self.index_signature))
+                              index=self.index_signature, archive="",
+                              valid_from=began.isoformat() if began else "", valid_from_int=date_to_int(began)))
             mean = p.embeddings.mean(axis=0) if len(p.embeddings) else np.ones(p.embeddings.shape[1])
             vectors.append((mean / (np.linalg.norm(mean) or 1.0)).tolist())
         self._call("writing articles", self.registry.upsert, ids=[p.article.id for p in prepared], metadatas=metas,
@@ -664,7 +821,33 @@ def _meta_from(stored: dict[str, Any]) -> dict[str, Any]:
 
 
 def _article_meta(article: Article) -> dict[str, Any]:
-    return dict(_meta_fields(article), author=article.author, origin=article.origin)
+    return dict(_meta_fields(article), author=article.author, origin=article.origin,
+                updated=article.updated.isoformat() if article.updated else "")
+
+
+_JOURNAL_FIELDS = frozenset({"dirty", "pending_hash", "journal_at", "archive", "valid_from", "valid_from_int"})
+"""Registry fields about a write in progress or the current version's start: not copied to a version record."""
+
+
+def _valid_from(record: dict[str, Any]) -> date | None:
+    """The day a stored version became current (records stored before versions were kept: its stated
+    update date, else its published date)."""
+    return (_parse_date(record.get("valid_from", "")) or _parse_date(record.get("updated", ""))
+            or _parse_date(record.get("published", "")))
+
+
+def _version_dates(began: date | None, superseded: date) -> dict[str, Any]:
+    """A history version's days as Chroma stores them (text, and YYYYMMDD for range filters; 0: undated)."""
+    return {"valid_from": began.isoformat() if began else "", "valid_from_int": date_to_int(began),
+            "superseded": superseded.isoformat(), "superseded_int": date_to_int(superseded)}
+
+
+def _version(meta: dict[str, Any]) -> ArticleVersion:
+    """A version record (or the current article's record, which has no `superseded`) as an `ArticleVersion`."""
+    return ArticleVersion(article_id=meta["article_id"], content_hash=meta.get("content_hash", ""),
+                          title=meta.get("title", ""), published=_parse_date(meta.get("published", "")),
+                          updated=_parse_date(meta.get("updated", "")), valid_from=_valid_from(meta),
+                          superseded=_parse_date(meta.get("superseded", "")), chunks=int(meta.get("chunks", 0)))
 
 
 def _chunk_meta(article: Article) -> dict[str, Any]:

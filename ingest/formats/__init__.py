@@ -58,7 +58,7 @@ def article_from_response(body: bytes, kind: str, *, url: str, content_type: str
         canonical = page.url or final
         return Article(id=canonical, text=page.text, title=page.title, url=canonical,
                        source=page.sitename or host_of(canonical), published=page.published, author=page.author,
-                       origin=origin)
+                       origin=origin, updated=page.updated)
     if kind == "pdf":
         return pdf_article(body, id=final, url=final, origin=origin, source=host_of(final))
     return plain_article(decode_text(body, charset), markdown=content_type == "text/markdown", id=final, url=final,

@@ -25,6 +25,8 @@ class HtmlPage:
     author: str
     sitename: str
     url: str
+    updated: date | None = None
+    """The page's stated modification date (article:modified_time and its kin), if any."""
 
 
 def extract_html(html: str | bytes, url: str | None = None) -> HtmlPage:
@@ -45,7 +47,26 @@ def extract_html(html: str | bytes, url: str | None = None) -> HtmlPage:
         raise ValueError("no article text found in HTML")
     return HtmlPage(text=text, title=title, published=parse_date_value(data.get("date")),
                  author=one_line(data.get("author")), sitename=_sitename(data.get("sitename")),
-                 url=canonical_url(data.get("url"), url))
+                 url=canonical_url(data.get("url"), url), updated=modified_date(html))
+
+
+_META_TAG = re.compile(r"<meta\b[^>]{0,1000}>", re.IGNORECASE)
+_META_ATTR = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+_MODIFIED_NAMES = frozenset({"article:modified_time", "og:updated_time", "datemodified", "last-modified",
+                             "dc.date.modified"})
+
+
+def modified_date(html: str | bytes) -> date | None:
+    """The date a page says it was last updated: `<meta property="article:modified_time" content=...>`
+    (or og:updated_time, itemprop dateModified, last-modified, DC.date.modified); None when it names none.
+    trafilatura's `date` is the publication date, so this one is read beside it."""
+    text = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
+    for tag in _META_TAG.findall(text[:200_000]):  # the head; a page's body holds no such tags
+        attrs = {m.group(1).lower(): next(g for g in m.groups()[1:] if g is not None) for m in _META_ATTR.finditer(tag)}
+        names = {attrs.get(k, "").lower() for k in ("property", "name", "itemprop", "http-equiv")}
+        if names & _MODIFIED_NAMES and (found := parse_date_value(attrs.get("content", ""))):
+            return found
+    return None
 
 
 def _sitename(value: object) -> str:
@@ -111,5 +132,6 @@ def html_file_article(data: bytes, *, id: str, origin: str, fallback_title: str)
     """An HTML file's article; a page that names its canonical URL is that URL's article."""
     page = extract_html(decode_text(data, declared_charset(data)))
     return Article(id=page.url or id, text=page.text, title=page.title or fallback_title, url=page.url,
-                   source=page.sitename, published=page.published, author=page.author, origin=origin)
+                   source=page.sitename, published=page.published, author=page.author, origin=origin,
+                   updated=page.updated)
 

@@ -14,7 +14,7 @@ from core.text import unprintable
 from ingest.clean import clean_text
 from ingest.formats.meta import one_line, parse_date_value
 
-JSONL_TEXT_FIELDS = ("url", "title", "source", "author", "published")
+JSONL_TEXT_FIELDS = ("url", "title", "source", "author", "published", "updated")
 """Optional JSONL fields; each must be a string (or null) when present."""
 
 
@@ -46,7 +46,7 @@ def jsonl_article(raw: bytes, number: int, origin: str) -> Article:
     return Article(id=article_id, text=cleaned, title=one_line(record.get("title")),
                    url=one_line(record.get("url")), source=one_line(record.get("source")),
                    published=parse_date_value(record.get("published")), author=one_line(record.get("author")),
-                   origin=origin)
+                   origin=origin, updated=parse_date_value(record.get("updated")))
 
 
 def _jsonl_id(record: dict[str, Any], number: int) -> str:

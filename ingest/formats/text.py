@@ -23,7 +23,11 @@ _SOURCE_LINE = re.compile(r"^(?:source|outlet|publisher)\s*:\s*(?P<value>.{2,100
 _BY_LINE = re.compile(r"^by\s+(?P<value>[^\W\d_][^.!?]{1,80})$", re.IGNORECASE)
 
 
-_DATE_PREFIX = re.compile(r"^(?:published|dateline|date|posted|updated)\s*(?:on)?\s*:?\s*", re.IGNORECASE)
+_DATE_PREFIX = re.compile(r"^(?:published|dateline|date|posted|last updated|updated|modified)\s*(?:on)?\s*:?\s*",
+                          re.IGNORECASE)
+
+
+_UPDATED_PREFIX = re.compile(r"^(?:updated|last updated|modified)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -34,12 +38,17 @@ class TextHeader:
     published: date | None = None
     source: str = ""
     author: str = ""
+    updated: date | None = None
+    """From an "Updated: 2025-11-20" line (an article with only that date line is published then too)."""
 
 
 def _header_line(line: str, header: TextHeader) -> bool:
     """Take a date, "Source: X" or "By Name" line into `header`; True when it was one."""
     value = line.strip().strip("*_").strip()
-    if header.published is None and (found := parse_date(_DATE_PREFIX.sub("", value))):
+    if header.updated is None and _UPDATED_PREFIX.match(value) and (found := parse_date(_DATE_PREFIX.sub("", value))):
+        header.updated = found
+        header.published = header.published or found
+    elif header.published is None and (found := parse_date(_DATE_PREFIX.sub("", value))):
         header.published = found
     elif not header.source and (m := _SOURCE_LINE.match(value)):
         header.source = m.group("value").strip()
@@ -89,5 +98,5 @@ def plain_article(raw: str, *, markdown: bool, id: str, url: str, origin: str, f
         raise ValueError("no article text found" + (" (only a title)" if header.title else ""))
     return Article(id=id, text=body, title=header.title or fallback_title, url=url,
                    source=header.source or source, published=header.published, author=header.author,
-                   origin=origin)
+                   origin=origin, updated=header.updated)
 

@@ -53,7 +53,7 @@ def test_current_state_questions_rank_newer_articles_higher(question: str) -> No
 def test_as_of_keeps_undated_articles_but_a_window_does_not() -> None:
     settings = Settings(_env_file=None)
     plan = search_plan("What did Korea agree to?", Filters(sources=("dnyxxg.com",)), AS_OF, settings)
-    assert plan.filters == Filters(until=AS_OF, sources=("dnyxxg.com",), undated=True)
+    assert plan.filters == Filters(until=AS_OF, sources=("dnyxxg.com",), undated=True, as_of=AS_OF)
     # A question asked as of a given day leans to that day's news (as_of_half_life_days, calibrated).
     assert plan.note == ("Searched articles published up to 20 Nov 2025; undated articles included; "
                          "newer articles first.")

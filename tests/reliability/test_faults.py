@@ -58,12 +58,13 @@ def _differences(got: dict, want: dict) -> str:
             f"{got['dirty']} dirty record(s), {got['records']} records for {len(want['articles'])} articles")
 
 
-def _wait_for(path: Path, text: str, pid_done: float = 120.0) -> bool:
+def _wait_for(path: Path, text: str, pid_done: float = 120.0, *, count: int = 1) -> bool:
+    """Whether `text` appears `count` times in the file at `path` before `pid_done` seconds pass."""
     deadline = time.monotonic() + pid_done
     while time.monotonic() < deadline:
-        if path.exists() and text in path.read_text():
+        if path.exists() and path.read_text().count(text) >= count:
             return True
-        time.sleep(0.05)
+        time.sleep(0.01)
     return False
 
 
@@ -114,6 +115,82 @@ def test_sigkill_at_random_points_then_rerun_equals_clean_ingest(forkserver: For
           f"committed, {len(journal)} with a write in progress; {json.dumps(outcomes)}")
     assert len(killed) >= TRIALS // 2, outcomes  # most trials must really interrupt the ingest
     assert midway, outcomes
+
+
+def _write_version(folder: Path, version: int) -> None:
+    """The generated corpus at `version`; version 2 changes every article and states its update date."""
+    for path in write_corpus(folder, N_VERSIONED, version=version):
+        if version == 2:
+            title, day, rest = path.read_text(encoding="utf-8").split("\n", 2)
+            path.write_text(f"{title}\n{day}\nUpdated: 2025-11-20\n{rest}", encoding="utf-8")
+
+
+N_VERSIONED = 12
+"""Articles updated at once in the version kill test: three journalled writes of four (BATCH)."""
+
+
+def test_sigkill_while_an_update_moves_versions_to_history_then_rerun_equals_clean(
+    forkserver: ForkServer, embedder, tmp_path
+):
+    """Every article is updated (version 1, then version 2 with an "Updated:" date), and the update is
+    SIGKILLed: at seeded random points of its run, and just after its first and second batch write (where
+    old versions are being copied to the history). After each, the next run (repair, then ingest) leaves the
+    store equal to a clean ingest of version 1 then version 2: articles, chunks, and the history's version
+    records and chunks."""
+    from core.settings import Settings
+
+    folder = tmp_path / "articles"
+    _write_version(folder, 1)
+    settings = Settings(store_dir=tmp_path / "clean", collection=COLLECTION, _env_file=None)
+    in_process_snapshot(settings, embedder, folder)
+    _write_version(folder, 2)
+    clean = in_process_snapshot(settings, embedder, folder)
+    assert len(clean["versions"]) == N_VERSIONED and len(clean["history"]) >= N_VERSIONED
+    assert {v[4] for v in clean["versions"].values()} == {"2025-11-20"}
+
+    def fresh_v1(name: str) -> dict[str, str]:
+        env = child_env(tmp_path / name, COLLECTION, NEWSDESK_INGEST_BATCH_CHUNKS=BATCH)
+        _write_version(folder, 1)
+        status, _, err = forkserver.run([str(folder), "--json"], env, hashed_vectors=True)
+        assert status == 0, err
+        _write_version(folder, 2)
+        return env
+
+    timing = fresh_v1("timing")
+    started = time.monotonic()
+    status, _, err = forkserver.run([str(folder), "--json"], timing, hashed_vectors=True)
+    duration = time.monotonic() - started
+    assert status == 0, err
+    assert forkserver.snapshot(timing) == clean
+
+    rng = random.Random(20251202)
+    points = [("delay", rng.uniform(0.0, duration)) for _ in range(6)]
+    points += [(f"write {n}", extra) for n in (1, 2) for extra in (0.0, 0.05)]
+    outcomes = []
+    for trial, (where, value) in enumerate(points):
+        env = fresh_v1(f"trial-{trial:02d}")
+        pid, _, err = forkserver.start([str(folder), "--json", "-v"], env, hashed_vectors=True)
+        if where == "delay":
+            kill_at(pid, value)
+        else:
+            wrote = int(where.split()[1])
+            assert _wait_for(err, "wrote ", count=wrote), err.read_text()
+            kill_at(pid, value)
+        status = forkserver.wait(pid)
+        at_kill = forkserver.snapshot(env)
+        rerun, _, rerun_err = forkserver.run([str(folder), "--json"], env, hashed_vectors=True)
+        assert rerun == 0, rerun_err
+        after = forkserver.snapshot(env)
+        assert after == clean, f"trial {trial} ({where} {value:.2f}): {_differences(after, clean)}, " \
+            f"{len(after['versions'])} versions, {len(after['history'])} history chunks"
+        outcomes.append({"at": f"{where} +{value:.2f}s", "killed": status == -signal.SIGKILL,
+                         "versions_at_kill": len(at_kill["versions"]), "dirty": at_kill["dirty"]})
+    killed = [o for o in outcomes if o["killed"]]
+    midway = [o for o in killed if 0 < o["versions_at_kill"] < N_VERSIONED]
+    print(f"\nupdate {duration:.2f}s; {len(killed)}/{len(points)} killed, {len(midway)} with part of the history "
+          f"moved; {json.dumps(outcomes)}")
+    assert len(killed) >= len(points) // 2, outcomes
+    assert midway, outcomes  # some kills really land while versions are moving to the history
 
 
 @pytest.mark.server

@@ -43,10 +43,16 @@ def _prepared(article_id: str, text: str, dim: int = 8) -> PreparedArticle:
     return PreparedArticle(article, chunks, vectors)
 
 
-def _state(store: ArticleStore) -> tuple[dict[str, str], list[str], dict[str, str]]:
+def _state(store: ArticleStore) -> tuple[dict[str, str], list[str], dict[str, str], dict[str, list], list]:
+    """Current hashes, chunk ids and texts; each article's versions with their texts; the history's chunks."""
     ids = sorted(store.chunks.get(include=[])["ids"])
     texts = {a.id: store.article_text(a.id) for a in store.list_articles()}
-    return store.article_hashes(), ids, texts
+    versions = {a: [(v.content_hash, v.valid_from, v.superseded, store.version_text(a, v.content_hash))
+                    for v in store.article_versions(a)] for a in sorted(texts)}
+    got = store.history.get(include=["metadatas", "documents", "embeddings"])
+    history = sorted((i, m["article_id"], m["content_hash"], m["version_id"], d, [round(float(x), 6) for x in e])
+                     for i, m, d, e in zip(got["ids"], got["metadatas"], got["documents"], got["embeddings"]))
+    return store.article_hashes(), ids, texts, versions, history
 
 
 V1 = {"a": "One fact. Two facts. Three facts", "b": "Bee one. Bee two"}
@@ -66,9 +72,10 @@ def _writes_of_v2(settings) -> int:
     return counting.writes
 
 
-WRITES_OF_V2 = 7
-"""Journal steps 1-4 for one updated and one new article, plus the change token: asserted below, so a
-new write in `write_articles` must be added to the crash points too."""
+WRITES_OF_V2 = 9
+"""Journal steps 1-5 for one updated and one new article (the update's old version copied to the history:
+its chunks, then its record), plus the change token: asserted below, so a new write in `write_articles`
+must be added to the crash points too."""
 
 
 def test_every_write_of_an_update_is_a_crash_point(settings):
@@ -97,9 +104,14 @@ def test_crash_at_every_write_then_repair_gives_old_or_new_version(settings, cra
     new = _state(expected_new)
 
     for article_id in ("a", "b", "c"):
-        got = (after[0].get(article_id), after[2].get(article_id))
-        allowed = {(old[0].get(article_id), old[2].get(article_id)), (new[0].get(article_id), new[2].get(article_id))}
-        assert got in allowed, f"crash at write {crash_at}: article {article_id} is neither old nor new"
+        got = (after[0].get(article_id), after[2].get(article_id), str(after[3].get(article_id)))
+        allowed = {(state[0].get(article_id), state[2].get(article_id), str(state[3].get(article_id)))
+                   for state in (old, new)}
+        assert got in allowed, f"crash at write {crash_at}: article {article_id} (or its history) is neither"
+    # The history holds an old version's chunks only once its record is there, and never the current text.
+    for _, article_id, content_hash, *_ in after[4]:
+        assert after[0][article_id] != content_hash, f"crash at write {crash_at}: a history copy of the current text"
+    assert {h[2] for h in after[4]} <= {v[0] for vs in after[3].values() for v in vs[:-1]}
     # Every chunk belongs to a committed article version; no duplicates, no orphans.
     chunks = repaired.chunks.get(include=["metadatas"])
     assert len(chunks["ids"]) == len(set(chunks["ids"]))
@@ -113,19 +125,25 @@ def test_crash_at_every_write_then_repair_gives_old_or_new_version(settings, cra
     assert _state(repaired) == new
 
 
-@pytest.mark.parametrize("crash_at", [1, 2, 3, 4])  # mark, delete chunks, bump the token, remove the record
+@pytest.mark.parametrize("crash_at", [1, 2, 3, 4, 5, 6])
+# mark, delete chunks, delete history chunks, delete versions, bump the token, remove the record
 def test_delete_interrupted_at_any_write_is_finished_by_repair(settings, crash_at):
     store = ArticleStore(settings)
     _write(store, V1)
+    _write(store, V2)  # "a" has an earlier version in the history
+    assert len(store.article_versions("a")) == 2
     token = store.generation()
     crashing = CrashingStore(settings, crash_at=crash_at)
     with pytest.raises(Crash):
         crashing.delete_article("a")
-    expected = {"a", "b"} if crash_at == 1 else {"b"}  # the first write failing changes nothing
+    expected = {"a", "b", "c"} if crash_at == 1 else {"b", "c"}  # the first write failing changes nothing
     repaired = ArticleStore(settings)
     assert set(repaired.article_hashes()) == expected  # an article being deleted is never listed
     repaired.repair()
     assert set(repaired.article_hashes()) == expected
     assert {m["article_id"] for m in repaired.chunks.get(include=["metadatas"])["metadatas"]} == expected
-    if expected != {"a", "b"}:
+    history = {m["article_id"] for m in repaired.history.get(include=["metadatas"])["metadatas"]}
+    versions = {m["article_id"] for m in repaired.versions.get(include=["metadatas"])["metadatas"]}
+    assert history == versions == ({"a"} if "a" in expected else set())  # its history goes with it
+    if expected != {"a", "b", "c"}:
         assert repaired.generation() != token
