@@ -162,7 +162,8 @@ class Retriever:
         where = filters.chroma_where()
         if where is None:
             return self.store.dense_search(vector, wanted)
-        fetch = unfiltered_candidates(self.lexical.count(**filters.lexical()), self.lexical.size, wanted)
+        fetch = unfiltered_candidates(self.lexical.count(**filters.lexical()), self.lexical.size, wanted,
+                                      MAX_UNFILTERED_CANDIDATES)
         if fetch is not None:
             nearest = self.store.dense_ids(vector, fetch)
             passing = self.lexical.matching([cid for cid, _ in nearest], **filters.lexical())
