@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from app.retrieval import Filters
+    from core.settings import Settings
     from vectorstore.embedding import Embedder
     from vectorstore.store import ArticleStore, PreparedArticle
 
@@ -226,12 +227,24 @@ def cached(path: Path) -> Built | None:
         return None
 
 
-def ensure_stores(articles: Path, cache: Path, sizes: Sequence[int]) -> list[Built]:
-    """The scale stores for `sizes`, built from `python -m bench ingest`'s store when missing."""
-    from bench.ingest import bench_settings, cache_store_dir, close_store
+def source_settings(articles: Path, cache: Path, source_store: Path | None = None) -> "Settings":
+    """Where the scale stores' articles come from: `python -m bench ingest`'s store, or an evaluation store
+    of the same articles (`python -m evaluation --store DIR`), which holds the same chunks and vectors."""
+    from bench.ingest import bench_settings, cache_store_dir
+    from evaluation.runner import eval_settings
+
+    if source_store is None:
+        return bench_settings(cache_store_dir(articles, cache))
+    return eval_settings(source_store, [str(articles)])
+
+
+def ensure_stores(articles: Path, cache: Path, sizes: Sequence[int], source_store: Path | None = None) -> list[Built]:
+    """The scale stores for `sizes`, built from the source store (`source_settings`) when missing."""
+    from bench.ingest import close_store
     from vectorstore.store import ArticleStore
 
-    source_dir = cache_store_dir(articles, cache)
+    settings = source_settings(articles, cache, source_store)
+    source_dir = settings.store_dir
     paths = [scale_store_dir(source_dir, size, cache) for size in sizes]
     found = [cached(p) for p in paths]
     if all(found):
@@ -239,7 +252,7 @@ def ensure_stores(articles: Path, cache: Path, sizes: Sequence[int]) -> list[Bui
     if not (source_dir / "chroma.sqlite3").is_file():
         raise FileNotFoundError(f"no benchmark store at {source_dir}: run `python -m bench ingest` first "
                                 f"(it embeds {articles.name} once; the scale collections reuse its vectors)")
-    store = ArticleStore(bench_settings(source_dir))
+    store = ArticleStore(settings)
     try:
         seconds, source = timed(lambda: read_source(store))
     finally:
