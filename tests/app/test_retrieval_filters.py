@@ -103,9 +103,8 @@ def test_broad_filter_whose_nearest_chunks_fail_falls_back_to_the_filtered_query
 
 @pytest.mark.slow
 def test_narrow_filter_goes_straight_to_the_filtered_query(retriever, monkeypatch):
-    from app.retrieval import Filters
-
     import app.retrieval as retrieval
+    from app.retrieval import Filters
 
     # One article of sixteen passes: 4 wanted would need about 100 unfiltered candidates, over this limit.
     monkeypatch.setattr(retrieval, "MAX_UNFILTERED_CANDIDATES", 20)
