@@ -333,6 +333,20 @@ class LexicalIndex:
         self._generation = generation
         logger.info("built the lexical index of %d chunks in %s in %.2fs", added, self.directory,
                     time.perf_counter() - started)
+        self._remove_legacy()
+
+    def _remove_legacy(self) -> None:
+        """Delete the BM25 cache that earlier versions rebuilt on every change (this index replaces it)."""
+        settings = self.store.settings
+        if settings.server_mode:
+            host = re.sub(r"[^A-Za-z0-9.-]", "_", settings.chroma_host or "")
+            old = settings.store_dir / "lexical-cache" / f"{host}-{settings.chroma_port}-{settings.collection}"
+        else:
+            old = settings.store_dir / "lexical" / settings.collection
+        for path in (old, old.with_name(old.name + ".tmp"), old.with_name(old.name + ".old")):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+                logger.info("removed the old BM25 cache %s", path)
 
     def _add(self, writer: "tantivy.IndexWriter", chunks: Iterable[StoredChunk]) -> int:
         import tantivy

@@ -35,9 +35,13 @@ def test_index_is_persisted_and_opened_without_rebuilding(ingestor, settings):
     from vectorstore.lexical import LexicalIndex
     from vectorstore.store import ArticleStore
 
+    legacy = settings.store_dir / "lexical" / settings.collection  # the BM25 cache of earlier versions
+    legacy.mkdir(parents=True)
+    (legacy / "chunks.json").write_text("{}", encoding="utf-8")
     _ingest(ingestor, settings, SEED)
     writer = LexicalIndex.for_store(ingestor.store)
     assert writer.search("Sinharith", 3) and writer.builds == 1  # the first write built it
+    assert not legacy.exists()
     again = LexicalIndex.for_store(ArticleStore(settings))  # a new process would do the same
     assert again.search("Sinharith", 3) == writer.search("Sinharith", 3)
     assert again.builds == 0 and again.documents_written == 0
