@@ -14,6 +14,8 @@ from core.settings import Settings
 from core.text import source_host
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from ingest.near_duplicates import NearDuplicates
     from vectorstore.embedding import Embedder
     from vectorstore.lexical import LexicalIndex
@@ -58,6 +60,34 @@ class Filters:
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+    def lexical(self) -> dict[str, Any]:
+        """The filters as the lexical index's keyword arguments (dates as YYYYMMDD ints)."""
+        return {"since": date_to_int(self.since), "until": date_to_int(self.until), "sources": self.hosts,
+                "undated": self.undated}
+
+
+OVERSAMPLE = 1.5
+"""Margin over the expected number of unfiltered candidates needed for `wanted` to pass the filter (the
+matching chunks are not spread evenly over the neighbourhood of a question)."""
+
+MAX_UNFILTERED_CANDIDATES = 2000
+"""Most unfiltered dense candidates fetched (ids and distances only) before a filtered query is cheaper
+(calibrated by `python -m bench scale`, see docs/benchmarks.md "Filtered dense search")."""
+
+
+def unfiltered_candidates(matching: int, total: int, wanted: int,
+                          limit: int = MAX_UNFILTERED_CANDIDATES) -> int | None:
+    """How many unfiltered dense candidates to fetch so that about `wanted` pass a filter that `matching`
+    of `total` chunks pass; None when the filter is narrow enough that Chroma's filtered query is the better
+    plan (the candidates needed exceed `limit`, or nothing is known to match)."""
+    if matching <= 0 or total <= 0:
+        return None
+    if matching >= total:
+        return wanted
+    needed = int(wanted * OVERSAMPLE * total / matching) + 1
+    return needed if needed <= limit else None
 
 
 @dataclass(frozen=True)
@@ -127,14 +157,11 @@ class Retriever:
         timings["embed"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        dense = self.store.dense_search(vector, candidates, filters.chroma_where())
+        dense = self._dense(vector, candidates, filters)
         timings["dense"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        lexical = self.lexical.search(
-            question, candidates, since=date_to_int(filters.since), until=date_to_int(filters.until),
-            sources=filters.hosts, undated=filters.undated,
-        )
+        lexical = self.lexical.search(question, candidates, **filters.lexical())
         timings["lexical"] = time.perf_counter() - started
 
         if filters.as_of is not None:
@@ -162,6 +189,26 @@ class Retriever:
         kept = [(c, score) for c, score in dense if c.article_id not in later]
         merged = sorted(kept + earlier, key=lambda pair: -pair[1])[:candidates]
         return merged, [(cid, score) for cid, score in lexical if article_of.get(cid) not in later]
+
+    def _dense(self, vector: "np.ndarray", wanted: int, filters: Filters) -> list[tuple[StoredChunk, float]]:
+        """Dense candidates passing `filters`. Chroma's filtered query slows down by a factor of 30-50 at scale,
+        so a broad filter (by the lexical index's count of matching chunks) is applied to unfiltered
+        candidates instead: exact whenever `wanted` of them pass, since every chunk nearer than the last
+        passing one was among them; else, or for a narrow filter, the filtered query."""
+        where = filters.chroma_where()
+        if where is None:
+            return self.store.dense_search(vector, wanted)
+        fetch = unfiltered_candidates(self.lexical.count(**filters.lexical()), self.lexical.size, wanted,
+                                      MAX_UNFILTERED_CANDIDATES)
+        if fetch is not None:
+            nearest = self.store.dense_ids(vector, fetch)
+            passing = self.lexical.matching([cid for cid, _ in nearest], **filters.lexical())
+            kept = [(cid, score) for cid, score in nearest if cid in passing][:wanted]
+            if len(kept) >= wanted or len(nearest) < fetch:  # enough, or every chunk was a candidate
+                chunks = {c.id: c for c in self.store.get_chunks([cid for cid, _ in kept])}
+                return [(chunks[cid], score) for cid, score in kept if cid in chunks]
+            logger.debug("%d of %d unfiltered candidates passed the filter: filtered query", len(kept), fetch)
+        return self.store.dense_search(vector, wanted, where)
 
     def _fuse(self, dense: list[tuple[StoredChunk, float]], lexical: list[tuple[str, float]], k: int,
               recency: Recency | None = None, filters: Filters | None = None) -> list[Hit]:

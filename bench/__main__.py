@@ -51,7 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--idle-minutes", type=float, default=None, metavar="M",
                    help="load: NEWSDESK_SESSION_IDLE_MINUTES for the app (default: the app's own)")
     p.add_argument("--store", type=Path, default=None, metavar="DIR",
-                   help="as-of: a store of the articles to reuse (default: one in the cache)")
+                   help="as-of: a store of the articles to reuse (default: one in the cache); scale: an evaluation "
+                   "store of the articles (`python -m evaluation --store DIR`) to build the collections from")
     p.add_argument("--json", action="store_true", help="also print the raw results as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="log details")
     return p
@@ -83,7 +84,7 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], Callable[[dict[str, 
         from bench import scale
 
         result = scale.run(args.articles, args.questions, cache=args.cache, repeats=args.repeats or 3,
-                           sizes=args.sizes or scale.SIZES)
+                           sizes=args.sizes or scale.SIZES, source_store=args.store)
         return result, scale.to_markdown
     if args.command == "server":
         from bench import server

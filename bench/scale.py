@@ -7,12 +7,14 @@ text is the original with a few words swapped for other corpus words of the same
 chunk's offsets still round-trip, `text[start:end] == chunk`), and each chunk's vector is the
 original plus small gaussian noise, renormalised. Everything is written through
 `ArticleStore.write_articles`, the ingest pipeline's own write path, so registry, chunk metadata and
-the BM25 index are what a real ingest produces. Built stores are cached under bench/.cache.
+the lexical index are what a real ingest produces. Built stores are cached under bench/.cache.
 
 Measurement: one process, model loaded once; the collections are measured side by side, one pass
 over every question per collection in turn (the order rotates each pass), each pass with a fresh
 assistant, as `python -m bench query` does. Then, once per collection, the first questions with a
-date filter and with an outlet filter, which exercise the filtered paths of both retrievers.
+date filter, an as-of filter and an outlet filter, each alternating between the planned dense search and
+Chroma's filtered query; then the next question's added wait after another process adds, then deletes,
+100 articles (the store ends as it began).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from app.retrieval import Filters
+    from core.settings import Settings
     from vectorstore.embedding import Embedder
     from vectorstore.store import ArticleStore, PreparedArticle
 
@@ -192,7 +195,7 @@ def scale_store_dir(source_dir: Path, size: int, cache: Path) -> Path:
 
 
 def build(source: Sequence["PreparedArticle"], size: int, path: Path) -> Built:
-    """Write a collection of about `size` chunks into a fresh store at `path`, and its BM25 index."""
+    """Write a collection of about `size` chunks into a fresh store at `path`, and its lexical index."""
     from bench.ingest import bench_settings, close_store
     from vectorstore.lexical import LexicalIndex
     from vectorstore.store import ArticleStore
@@ -226,12 +229,24 @@ def cached(path: Path) -> Built | None:
         return None
 
 
-def ensure_stores(articles: Path, cache: Path, sizes: Sequence[int]) -> list[Built]:
-    """The scale stores for `sizes`, built from `python -m bench ingest`'s store when missing."""
-    from bench.ingest import bench_settings, cache_store_dir, close_store
+def source_settings(articles: Path, cache: Path, source_store: Path | None = None) -> "Settings":
+    """Where the scale stores' articles come from: `python -m bench ingest`'s store, or an evaluation store
+    of the same articles (`python -m evaluation --store DIR`), which holds the same chunks and vectors."""
+    from bench.ingest import bench_settings, cache_store_dir
+    from evaluation.runner import eval_settings
+
+    if source_store is None:
+        return bench_settings(cache_store_dir(articles, cache))
+    return eval_settings(source_store, [str(articles)])
+
+
+def ensure_stores(articles: Path, cache: Path, sizes: Sequence[int], source_store: Path | None = None) -> list[Built]:
+    """The scale stores for `sizes`, built from the source store (`source_settings`) when missing."""
+    from bench.ingest import close_store
     from vectorstore.store import ArticleStore
 
-    source_dir = cache_store_dir(articles, cache)
+    settings = source_settings(articles, cache, source_store)
+    source_dir = settings.store_dir
     paths = [scale_store_dir(source_dir, size, cache) for size in sizes]
     found = [cached(p) for p in paths]
     if all(found):
@@ -239,7 +254,7 @@ def ensure_stores(articles: Path, cache: Path, sizes: Sequence[int]) -> list[Bui
     if not (source_dir / "chroma.sqlite3").is_file():
         raise FileNotFoundError(f"no benchmark store at {source_dir}: run `python -m bench ingest` first "
                                 f"(it embeds {articles.name} once; the scale collections reuse its vectors)")
-    store = ArticleStore(bench_settings(source_dir))
+    store = ArticleStore(settings)
     try:
         seconds, source = timed(lambda: read_source(store))
     finally:
@@ -265,6 +280,8 @@ def filters_for(store: "ArticleStore") -> list[tuple[str, "Filters"]]:
     found = []
     if dates:
         found.append((f"since {dates[len(dates) // 2].isoformat()}", Filters(since=dates[len(dates) // 2])))
+        as_of = dates[len(dates) // 10]
+        found.append((f"as of {as_of.isoformat()}", Filters(until=as_of, undated=True)))
     if hosts:
         top = max(hosts, key=lambda h: hosts[h])
         found.append((f"source {top}", Filters(sources=(top,))))
@@ -287,18 +304,134 @@ def summarise(passes: list[dict[str, list[float]]]) -> dict[str, dict[str, float
     }
 
 
+PLAN_FETCHES = (250, 500, 1000, 2000, 4000)
+"""Unfiltered candidate counts whose cost is compared with the filtered query's (calibration)."""
+
+
+def calibrate_plan(assistant: Any, questions: Sequence[str], filters: Sequence[tuple[str, "Filters"]]
+                   ) -> dict[str, Any]:
+    """Median seconds of Chroma's filtered query per filter, and of the unfiltered plan (ids and distances
+    of `n` candidates, the lexical index's filter check, the kept chunks read) per `n`: where they cross is
+    `app.retrieval.MAX_UNFILTERED_CANDIDATES`."""
+    retriever = assistant.retriever
+    wanted = max(retriever.settings.candidate_k, retriever.settings.top_k * 3)
+    vectors = [retriever.embedder.embed_query(q) for q in questions]
+    filtered = {label: median([timed(lambda v=v, f=f: retriever.store.dense_search(v, wanted, f.chroma_where()))[0]
+                               for v in vectors]) for label, f in filters}
+
+    def planned(vector: Any, n: int, f: "Filters") -> None:
+        nearest = retriever.store.dense_ids(vector, n)
+        passing = retriever.lexical.matching([cid for cid, _ in nearest], **f.lexical())
+        retriever.store.get_chunks([cid for cid, _ in nearest if cid in passing][:wanted])
+
+    chosen = filters[0][1] if filters else None
+    unfiltered = {n: median([timed(lambda v=v, n=n: planned(v, n, chosen))[0] for v in vectors])
+                  for n in PLAN_FETCHES} if chosen else {}
+    share = {label: retriever.lexical.count(**f.lexical()) / max(1, retriever.lexical.size) for label, f in filters}
+    return {"questions": len(questions), "wanted": wanted, "filtered": filtered, "unfiltered": unfiltered,
+            "share": share}
+
+
+def filter_plans(store: "ArticleStore", fresh: Any, questions: Sequence[str],
+                 filters: Sequence[tuple[str, "Filters"]], passes: int = 2) -> dict[str, Any]:
+    """Per filter, the planned dense search against Chroma's filtered query always, alternating pass by pass."""
+    import app.retrieval as retrieval
+    from bench.query import fresh_assistant
+
+    planned_limit = retrieval.MAX_UNFILTERED_CANDIDATES
+    found: dict[str, Any] = {}
+    for label, chosen in filters:
+        runs: dict[str, list[dict[str, list[float]]]] = {"planned": [], "filtered query": []}
+        for r in range(2 * passes):
+            mode = ("planned", "filtered query")[r % 2]
+            retrieval.MAX_UNFILTERED_CANDIDATES = planned_limit if mode == "planned" else 0
+            try:
+                assistant, _ = fresh_assistant(store, fresh)
+                runs[mode].append(one_pass(assistant, questions, chosen))
+            finally:
+                retrieval.MAX_UNFILTERED_CANDIDATES = planned_limit
+        found[label] = {mode: summarise(p) for mode, p in runs.items()}
+    return found
+
+
+_CHANGE = """
+import json, pickle, sys, time
+from pathlib import Path
+from bench.ingest import bench_settings
+from vectorstore.lexical import LexicalIndex
+from vectorstore.store import ArticleStore
+path, batch, follow, action = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
+store = ArticleStore(bench_settings(path))
+if follow:
+    LexicalIndex.for_store(store)
+prepared = pickle.loads(batch.read_bytes())
+started = time.perf_counter()
+if action == "add":
+    store.write_articles(prepared)
+else:
+    for p in prepared:
+        store.delete_article(p.article.id)
+print(json.dumps({"seconds": time.perf_counter() - started}))
+"""
+
+
+def change_waits(built: Built, store: "ArticleStore", fresh: Any, questions: Sequence[str],
+                 source: Sequence["PreparedArticle"], count: int = 100) -> list[dict[str, Any]]:
+    """The next question's added wait after another process adds `count` articles, then deletes them: with
+    the writer updating the lexical index (the ingest pipeline's way), and with a writer that does not (the
+    reader catches up by the registry diff). Added wait: the first question after the change minus the same
+    question asked again at once. The store ends as it began."""
+    import pickle
+    import subprocess
+    import sys
+    import tempfile
+
+    import numpy as np
+
+    import vectorstore.lexical as lexical
+    from bench.query import fresh_assistant
+
+    rng = np.random.default_rng(7)
+    vocab = vocabulary(source)
+    batch = [variant(p, 100_000 + i, rng, vocab) for i, p in enumerate(source[:count])]
+    assistant, _ = fresh_assistant(store, fresh)
+    one_pass(assistant, questions[:3])
+    found = []
+    with tempfile.TemporaryDirectory() as scratch:
+        batch_file = Path(scratch) / "batch.pickle"
+        batch_file.write_bytes(pickle.dumps(batch))
+        root = Path(__file__).resolve().parent.parent
+        for n, (follow, action) in enumerate([(True, "add"), (True, "delete"), (False, "add"), (False, "delete")]):
+            done = subprocess.run([sys.executable, "-c", _CHANGE, str(built.path), str(batch_file),
+                                   "1" if follow else "0", action], cwd=root, capture_output=True, text=True,
+                                  check=True, timeout=3600)
+            writer_seconds = json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+            time.sleep(lexical.CHECK_INTERVAL + 0.1)  # the next question checks the store's generation
+            question = questions[(3 + n) % len(questions)]
+            touched = assistant.lexical.articles_touched
+            first_seconds, first = timed(lambda q=question: assistant.ask(q))
+            again_seconds, _ = timed(lambda q=question: assistant.ask(q))
+            found.append({"writer_updates_index": follow, "action": action, "articles": len(batch),
+                          "chunks": sum(len(p.chunks) for p in batch), "writer_seconds": writer_seconds,
+                          "first_seconds": first_seconds, "again_seconds": again_seconds,
+                          "added_seconds": first_seconds - again_seconds, "first_timings": first.timings,
+                          "reader_articles_touched": assistant.lexical.articles_touched - touched,
+                          "reader_builds": assistant.lexical.builds})
+    return found
+
+
 def run(articles: Path = DEFAULT_ARTICLES, questions: Path = DEFAULT_QUESTIONS, *, cache: Path = DEFAULT_CACHE,
         sizes: Sequence[int] = SIZES, repeats: int = 3, warmup: int = 5, filtered: int = 12,
-        embedder: "Embedder | None" = None) -> dict[str, Any]:
+        embedder: "Embedder | None" = None, source_store: Path | None = None) -> dict[str, Any]:
     """The scale benchmark: per size, the medians over passes of each pass's p50 and p95 per stage."""
-    from bench.ingest import bench_settings, cache_store_dir
+    from bench.ingest import bench_settings
     from bench.query import FreshQuestions, fresh_assistant, load_questions
     from vectorstore.embedding import Embedder
     from vectorstore.store import ArticleStore
 
     asked = load_questions(questions)
     cache.mkdir(parents=True, exist_ok=True)
-    built = ensure_stores(articles, cache, sizes)
+    built = ensure_stores(articles, cache, sizes, source_store)
     load_at_start = os.getloadavg()[0]
     fresh = FreshQuestions(embedder or Embedder.from_settings(bench_settings(cache / "unused")))
     stores = [ArticleStore(bench_settings(b.path)) for b in built]
@@ -312,12 +445,16 @@ def run(articles: Path = DEFAULT_ARTICLES, questions: Path = DEFAULT_QUESTIONS, 
         for i in _rotated(len(stores), r):
             assistant, _ = fresh_assistant(stores[i], fresh)
             plain[i].append(one_pass(assistant, asked))
-    with_filters: list[dict[str, dict[str, Any]]] = [{} for _ in stores]
-    for i, store in enumerate(stores):
-        for label, chosen in filters_for(store):
-            assistant, _ = fresh_assistant(store, fresh)
-            with_filters[i][label] = summarise([one_pass(assistant, asked[:filtered], chosen)])
-    source = ArticleStore(bench_settings(cache_store_dir(articles, cache)))
+    # Questions [0, filtered) report the filter plans; [filtered, 2 * filtered) calibrated their limit.
+    with_filters, calibration = [], []
+    for store in stores:
+        chosen = filters_for(store)
+        assistant, _ = fresh_assistant(store, fresh)
+        calibration.append(calibrate_plan(assistant, asked[filtered:2 * filtered], chosen))
+        with_filters.append(filter_plans(store, fresh, asked[:filtered], chosen))
+    source = ArticleStore(source_settings(articles, cache, source_store))
+    prepared = read_source(source)
+    changes = [change_waits(b, store, fresh, asked, prepared) for b, store in zip(built, stores)]
     return {
         "machine": machine(), "repeats": repeats, "warmup": warmup, "questions": len(asked),
         "filtered_questions": min(filtered, len(asked)), "source_chunks": source.count_chunks(),
@@ -325,7 +462,8 @@ def run(articles: Path = DEFAULT_ARTICLES, questions: Path = DEFAULT_QUESTIONS, 
         "sizes": [
             {"target": size, "path": str(b.path), "chunks": b.chunks, "articles": b.articles, "variants": b.variants,
              "build_seconds": b.build_seconds, "lexical_build_seconds": b.lexical_build_seconds,
-             "lexical_load_seconds": lexical_load[i], **summarise(plain[i]), "filtered": with_filters[i]}
+             "lexical_load_seconds": lexical_load[i], **summarise(plain[i]), "filtered": with_filters[i],
+             "calibration": calibration[i], "changes": changes[i]}
             for i, (size, b) in enumerate(zip(sizes, built))
         ],
     }
@@ -362,7 +500,7 @@ def to_markdown(r: dict[str, Any]) -> str:
         f"letters) swapped for other words of the corpus of the same length, so chunk offsets still round-trip; "
         f"each chunk's vector is the original plus gaussian noise (σ = {NOISE_SIGMA} per dimension, cosine to "
         f"the original about 0.96), renormalised. All of it is written through `ArticleStore.write_articles`, "
-        f"the pipeline's write path (registry, chunk metadata, generation token), and the BM25 index is built "
+        f"the pipeline's write path (registry, chunk metadata, generation token), and the lexical index is built "
         f"from the store as in production. Variants are near-duplicates, so the dense and lexical candidate "
         f"lists fill with copies of the same story: the per-article cap still applies per variant (each is its "
         f"own article). This tests how the search cost grows with the number of chunks, not answer quality."
@@ -384,19 +522,54 @@ def to_markdown(r: dict[str, Any]) -> str:
     )
     frows = []
     for s in sizes:
-        for label, f in s["filtered"].items():
-            frows.append([f"{s['chunks']:,}", label] + [f"{_ms(f['p50'][k])} / {_ms(f['p95'][k])}"
-                                                        for k in ("dense", "lexical", "fuse", "total")])
-    filtered = (f"With filters (the first {r['filtered_questions']} questions, one pass, so noisier; p50 / p95 ms; "
-                f"the date filter keeps the newer half of each collection, the outlet filter its commonest "
-                f"outlet):\n\n"
-                + table(["chunks", "filter", "dense", "lexical", "fuse", "total"], frows))
+        for label, modes in s["filtered"].items():
+            share = s.get("calibration", {}).get("share", {}).get(label)
+            for mode, f in modes.items():
+                frows.append([f"{s['chunks']:,}", label, f"{share:.0%}" if share is not None else "", mode]
+                             + [f"{_ms(f['p50'][k])} / {_ms(f['p95'][k])}" for k in ("dense", "lexical", "total")])
+            planned, forced = modes.get("planned"), modes.get("filtered query")
+            if planned and forced:
+                frows.append(["", "", "", "planned / filtered query, p50 / p95"]
+                             + [f"×{_ratio(planned['p50'][k], forced['p50'][k])} / "
+                                f"×{_ratio(planned['p95'][k], forced['p95'][k])}"
+                                for k in ("dense", "lexical", "total")])
+    filtered = (f"With filters (the first {r['filtered_questions']} questions, passes alternating between the "
+                f"planned dense search of `app.retrieval.Retriever._dense` and Chroma's filtered query always, "
+                f"2 passes each; p50 / p95 ms; the date filter keeps the newer half of each collection, the as-of "
+                f"filter the oldest tenth and the undated, the outlet filter its commonest outlet; 'share' is the "
+                f"share of chunks passing):\n\n"
+                + table(["chunks", "filter", "share", "dense search", "dense", "lexical", "total"], frows))
+    crows = []
+    for s in sizes:
+        c = s.get("calibration")
+        if not c:
+            continue
+        cost = ", ".join(f"{label} {_ms(v)} ms" for label, v in c["filtered"].items())
+        crows.append([f"{s['chunks']:,}", cost] + [_ms(c["unfiltered"].get(n, 0.0)) for n in PLAN_FETCHES])
+    calibration = ("Calibration of `MAX_UNFILTERED_CANDIDATES` (questions "
+                   f"{r['filtered_questions'] + 1}–{2 * r['filtered_questions']}, not those above; median ms of "
+                   "Chroma's filtered query for the wanted candidates, and of the unfiltered plan for n candidates: "
+                   "ids and distances, the lexical index's filter check, the kept chunks read):\n\n"
+                   + table(["chunks", "filtered query"] + [f"plan, n = {n}" for n in PLAN_FETCHES], crows))
+    wrows = []
+    for s in sizes:
+        for w in s.get("changes", []):
+            wrows.append([f"{s['chunks']:,}", f"{w['action']} {w['articles']} articles ({w['chunks']:,} chunks)",
+                          "writer" if w["writer_updates_index"] else "reader's catch-up",
+                          f"{w['writer_seconds']:.1f} s", f"{1000 * w['first_seconds']:.0f}",
+                          f"{1000 * w['again_seconds']:.0f}", f"{1000 * w['added_seconds']:.0f}",
+                          f"{w['reader_articles_touched']}", f"{w['reader_builds']}"])
+    waits = ("After a change by another process (a subprocess writing through `ArticleStore`; the question "
+             "process's next question after the index's check interval; added wait = that question minus the "
+             "same question asked again at once):\n\n"
+             + table(["chunks", "change", "lexical index updated by", "writer's time", "next question ms",
+                      "again ms", "added wait ms", "articles the reader re-indexed", "reader's full builds"], wrows))
     build_rows = [[f"{s['chunks']:,}", f"{s['articles']:,} ({s['variants']:,} variants)", f"{s['build_seconds']:.0f} s",
                    f"{s['lexical_build_seconds']:.1f} s", f"{s['lexical_load_seconds']:.2f} s"] for s in sizes]
-    builds = ("Building the collections (cached under bench/.cache, reused by later runs; times from the run that "
-              "built them):\n\n" + table(["chunks", "articles", "write through ArticleStore", "BM25 build",
-                                          "BM25 load in a new process"], build_rows))
-    return "\n\n".join([method, table(header, rows), growth, filtered, builds])
+    builds = ("Building the collections (cached, reused by later runs; times from the run that built them):\n\n"
+              + table(["chunks", "articles", "write through ArticleStore", "lexical index build (tantivy)",
+                       "lexical index open in a new process"], build_rows))
+    return "\n\n".join([method, table(header, rows), growth, filtered, calibration, waits, builds])
 
 
 def load_note(r: dict[str, Any]) -> str:

@@ -85,7 +85,8 @@ def chroma_server(path: Path, log: Path) -> Iterator[int]:
 def served_copy(source: Path, workdir: Path) -> Path:
     """A copy of the Chroma files of `source` (not its lexical index or lock file) for the server to own."""
     target = workdir / "chroma"
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("lexical", "lexical-cache", ".newsdesk-*"))
+    shutil.copytree(source, target,
+                    ignore=shutil.ignore_patterns("lexical", "lexical-cache", "lexical-index", ".newsdesk-*"))
     return target
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from bench import DEFAULT_ARTICLES, DEFAULT_CACHE, ROOT, free_port, machine, median, stop_process, table, timed
 
 HEAVY = ("torch", "sentence_transformers", "transformers", "chromadb", "gradio", "langchain", "langchain_core",
-         "bm25s", "tiktoken", "numpy", "trafilatura")
+         "tantivy", "tiktoken", "numpy", "trafilatura")
 FIRST_QUESTION = "Which wildly popular show was recently green lit for a new season?"
 UI_QUESTION = "What did Korea agree to with Cambodia?"
 SAMPLE_ARTICLES = ROOT / "data" / "articles"

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     candidate_k: int = Field(default=40, ge=1, le=1000)
     dense_weight: float = Field(default=1.0, ge=0.0)
     lexical_weight: float = Field(default=1.5, ge=0.0)
+    lexical_tokenizer: Literal["newsdesk", "en_stem"] = "newsdesk"
+    """How the lexical index splits text: "newsdesk" (our content words, stopwords out, Snowball-stemmed, as
+    in sentence scoring) or tantivy's "en_stem" (measured in docs/benchmarks.md)."""
     rrf_k: int = Field(default=60, ge=1)
     max_chunks_per_article: int = Field(default=3, ge=1)
     history_tokens: int = Field(default=1000, ge=0)

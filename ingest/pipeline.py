@@ -17,6 +17,7 @@ from ingest.chunking import Chunker, embedding_header
 from ingest.loaders import Loaded
 from ingest.near_duplicates import NearDuplicateTracker
 from vectorstore.embedding import pack_vectors
+from vectorstore.lexical import LexicalIndex
 from vectorstore.store import ArticleStore, PreparedArticle
 
 if TYPE_CHECKING:
@@ -98,6 +99,7 @@ class Ingestor:
         self.batch_chunks = batch_chunks
         self.copies = NearDuplicateTracker(store)
         """Syndicated copies: every committed write is recorded in the store's near-duplicate index."""
+        LexicalIndex.for_store(store)  # follows the store's writes: each one updates the index in place
 
     @classmethod
     def from_settings(cls, settings: Settings, *, store: ArticleStore | None = None,

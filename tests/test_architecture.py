@@ -29,7 +29,7 @@ MAY_IMPORT = {
 """Dependencies point one way, app -> ingest -> vectorstore -> core (docs/architecture.md)."""
 
 HEAVY = ("torch", "sentence_transformers", "transformers", "chromadb", "gradio", "langchain_core", "trafilatura",
-         "pypdf", "feedparser", "bm25s", "numpy", "httpx", "fastapi", "starlette", "uvicorn", "mcp", "openai",
+         "pypdf", "feedparser", "tantivy", "numpy", "httpx", "fastapi", "starlette", "uvicorn", "mcp", "openai",
          "datasketch")
 ENTRY_POINTS = {"core/entrypoint.py"}
 """Where the environment and logging may be set: each package's `__main__.py`, and this helper they call."""

@@ -1,28 +1,44 @@
-"""A BM25 index derived from the Chroma store (Chroma's own sparse index is not available locally).
+"""A BM25 index (tantivy) that follows the Chroma store by small updates, with native date/outlet filters.
 
-Chroma stays the single source of truth. The index is persisted beside the store (or in a local cache
-for a Chroma server) together with the store's generation token, and rebuilt when the token changes,
-so several processes ingesting and answering see the same chunks without rebuilding on every query.
+Chroma stays the single source of truth; the index holds one document per committed chunk (its id, its
+article's id and version, the searchable text, `published` as YYYYMMDD and the outlet's host) plus one
+state document naming the store generation it reflects. It lives on disk beside the store (for a Chroma
+server, in this replica's own `store_dir`), so a new process opens it instead of building it.
+
+Updates are proportional to the change. A writing process's store calls `apply` under its write lock
+with the articles it wrote, deleted or repaired: their documents are deleted by article id and their
+committed chunks added, and the state document moves to the new generation in the same commit (a tantivy
+commit is atomic, so a reader never sees half an update or two generations mixed). A reader that sees the
+store's generation move reloads its searcher; when the index's state document does not name that
+generation (a writer without this follower, a crash between Chroma's write and the index's, another host
+writing to a Chroma server), it catches up by diffing the registry's content hashes against the article
+versions the index holds: a read per article, then an update of the articles that differ. A missing or
+unreadable index is rebuilt from the store once, logged, never an error for the user.
+
+One writer: the tantivy writer is only opened under the store's write lock (local store), or under
+tantivy's own lock file (one replica's processes on a Chroma server); a reader that finds it held serves
+the index as it is and tries again on its next refresh, since the holder is about to update it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
+import shutil
 import threading
 import time
-from dataclasses import dataclass
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.records import date_to_int
+from core.records import StoredChunk, date_to_int
 from core.text import content_words
 
 if TYPE_CHECKING:
-    import bm25s
-    import numpy as np
+    import tantivy
 
     from vectorstore.store import ArticleStore
 
@@ -30,6 +46,17 @@ logger = logging.getLogger(__name__)
 
 CHECK_INTERVAL = 1.0
 """Seconds between checks of the store's generation token (one cheap metadata read)."""
+
+SCHEMA_VERSION = 1
+"""The index's fields; part of its directory name, so a new schema builds a new index beside the old."""
+
+WRITER_HEAP = 50_000_000
+"""Bytes tantivy buffers before it flushes a segment (its minimum is 15 MB per thread)."""
+
+TOKENIZERS = ("newsdesk", "en_stem")
+
+_FOLLOWERS: "weakref.WeakKeyDictionary[ArticleStore, LexicalIndex]" = weakref.WeakKeyDictionary()
+_FOLLOWERS_GUARD = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -42,149 +69,348 @@ def _stemmer() -> Any:
 
 
 def lexical_tokens(text: str) -> list[str]:
-    """Content words, stemmed: the vocabulary of the BM25 index and of sentence scoring."""
+    """Content words, stemmed: the vocabulary of the "newsdesk" lexical index and of sentence scoring."""
     tokens = content_words(text)
     stemmer = _stemmer()
     return stemmer.stemWords(tokens) if stemmer else tokens
 
 
-@dataclass
-class _Loaded:
-    generation: str
-    ids: list[str]
-    article_ids: "np.ndarray"
-    published: "np.ndarray"
-    sources: "np.ndarray"
-    bm25: "bm25s.BM25 | None"
+def _schema(tokenizer: str) -> "tantivy.Schema":
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("chunk_id", stored=True, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("article_id", tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("version", fast=True, tokenizer_name="raw", index_option="basic")
+    """`<article id> <content hash>`: what the catch-up diff compares with the registry."""
+    builder.add_text_field("kind", tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("generation", stored=True, tokenizer_name="raw", index_option="basic")
+    # "newsdesk" text arrives as our tokens joined by spaces; positions are not needed (no phrase queries).
+    builder.add_text_field("body", tokenizer_name="whitespace" if tokenizer == "newsdesk" else "en_stem",
+                           index_option="freq")
+    builder.add_integer_field("published", indexed=True, fast=True)
+    builder.add_text_field("host", fast=True, tokenizer_name="raw", index_option="basic")
+    return builder.build()
 
 
 class LexicalIndex:
-    """BM25 over every chunk in the store, with date/source filters applied as a weight mask."""
+    """BM25 over every committed chunk, with the date and outlet filters in the query itself."""
 
-    def __init__(self, store: "ArticleStore", directory: Path) -> None:
+    def __init__(self, store: "ArticleStore", directory: Path, tokenizer: str = "newsdesk") -> None:
+        if tokenizer not in TOKENIZERS:
+            raise ValueError(f"lexical_tokenizer must be one of {', '.join(TOKENIZERS)}, not {tokenizer!r}")
         self.store = store
         self.directory = directory
-        self._loaded: _Loaded | None = None
+        self.tokenizer = tokenizer
+        self._schema = _schema(tokenizer)
+        self._index: tantivy.Index | None = None
+        self._generation: str | None = None
+        """The store generation this process's searcher is known to reflect."""
         self._checked_at = 0.0
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self.builds = 0
-        """How often this process rebuilt the index from the store (a reload from disk is not a build)."""
+        """Full builds from the store in this process (opening the persisted index is not one)."""
+        self.documents_written = 0
+        """Chunk documents this process added by updates and catch-ups (not builds): proportional to changes."""
+        self.articles_touched = 0
+        """Articles whose documents this process replaced or deleted by updates and catch-ups."""
 
     @classmethod
     def for_store(cls, store: "ArticleStore") -> "LexicalIndex":
+        """The index following `store` (one per store object: it applies the store's own writes)."""
+        with _FOLLOWERS_GUARD:
+            index = _FOLLOWERS.get(store)
+            if index is None:
+                index = cls(store, cls.location(store), store.settings.lexical_tokenizer)
+                store.change_listeners.append(index.apply)
+                _FOLLOWERS[store] = index
+            return index
+
+    @staticmethod
+    def location(store: "ArticleStore") -> Path:
         settings = store.settings
-        if settings.server_mode:
+        name = f"{settings.collection}-{settings.lexical_tokenizer}-v{SCHEMA_VERSION}"
+        if settings.server_mode:  # this replica's own copy, named after the server it follows
             host = re.sub(r"[^A-Za-z0-9.-]", "_", settings.chroma_host or "")
-            where = settings.store_dir / "lexical-cache" / f"{host}-{settings.chroma_port}-{settings.collection}"
-        else:
-            where = settings.store_dir / "lexical" / settings.collection
-        return cls(store, where)
+            name = f"{host}-{settings.chroma_port}-{name}"
+        return settings.store_dir / "lexical-index" / name
+
+    # -- reading -------------------------------------------------------------------------------
 
     def refresh(self, force: bool = False) -> None:
-        """Reload or rebuild when the store changed since the index was built."""
+        """Follow the store: reload the searcher when its generation moved, catching up if needed.
+        `force` checks now rather than after `CHECK_INTERVAL`."""
         now = time.monotonic()
-        if not force and self._loaded is not None and now - self._checked_at < CHECK_INTERVAL:
+        if not force and self._generation is not None and now - self._checked_at < CHECK_INTERVAL:
             return
         with self._lock:
-            generation = self.store.generation()
             self._checked_at = now
-            if self._loaded is not None and self._loaded.generation == generation and not force:
+            generation = self.store.generation()
+            if self._index is not None and self._generation == generation:
                 return
-            self._loaded = (None if force else self._read(generation)) or self._build(generation)
+            try:
+                index = self._open()
+                index.reload()
+                state = self._state(index)
+            except ValueError as e:  # damaged since it was opened (a segment file lost or overwritten)
+                self._discard(e)
+                state = None
+            if state == generation:
+                self._generation = generation
+                return
+            self._catch_up()
 
     @property
     def size(self) -> int:
+        """Chunks in the index."""
         self.refresh()
-        return len(self._loaded.ids) if self._loaded else 0
+        index = self._index
+        if index is None:
+            return 0
+        return int(index.searcher().search(self._chunks_query(), 1, count=True).count)
 
     def search(
         self, query: str, k: int, *, since: int = 0, until: int = 0, sources: tuple[str, ...] = (),
         undated: bool = False,
     ) -> list[tuple[str, float]]:
-        """Chunk ids and BM25 scores, best first; filters on published (YYYYMMDD ints) and source. With
+        """Chunk ids and BM25 scores, best first; filters on published (YYYYMMDD ints) and source host. With
         `until`, undated chunks are left out unless `undated`."""
-        import numpy as np
+        import tantivy
 
         self.refresh()
-        index = self._loaded
-        tokens = lexical_tokens(query)
-        if index is None or index.bm25 is None or not tokens or not index.ids:
+        text = self._text_query(query)
+        if text is None or k <= 0 or self._index is None:
             return []
-        mask = np.ones(len(index.ids), dtype=np.float32)
-        if since:
-            mask *= index.published >= since
-        if until:
-            mask *= (index.published <= until) & ((index.published > 0) | undated)
+        clauses = [(tantivy.Occur.Must, text)] + [(tantivy.Occur.Must, q) for q in
+                                                  self._filter_queries(since, until, sources, undated)]
+        searcher = self._index.searcher()
+        hits = searcher.search(tantivy.Query.boolean_query(clauses), k, count=False).hits
+        return [(searcher.doc(address)["chunk_id"][0], float(score)) for score, address in hits if score > 0]
+
+    def count(self, *, since: int = 0, until: int = 0, sources: tuple[str, ...] = (), undated: bool = False) -> int:
+        """How many chunks pass these filters (exact for the generation the index reflects)."""
+        import tantivy
+
+        self.refresh()
+        if self._index is None:
+            return 0
+        filters = self._filter_queries(since, until, sources, undated) or [self._chunks_query()]
+        query = tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in filters])
+        return int(self._index.searcher().search(query, 1, count=True).count)
+
+    def matching(self, chunk_ids: Sequence[str], *, since: int = 0, until: int = 0, sources: tuple[str, ...] = (),
+                 undated: bool = False) -> set[str]:
+        """The ids among `chunk_ids` whose chunks pass these filters (one query, no chunk read from Chroma)."""
+        import tantivy
+
+        self.refresh()
+        if self._index is None or not chunk_ids:
+            return set()
+        clauses = [tantivy.Query.term_set_query(self._schema, "chunk_id", list(chunk_ids))]
+        clauses += self._filter_queries(since, until, sources, undated)
+        searcher = self._index.searcher()
+        hits = searcher.search(tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in clauses]),
+                               len(chunk_ids), count=False).hits
+        return {searcher.doc(address)["chunk_id"][0] for _, address in hits}
+
+    def _text_query(self, query: str) -> "tantivy.Query | None":
+        import tantivy
+
+        if self.tokenizer == "newsdesk":
+            tokens = lexical_tokens(query)
+            if not tokens:
+                return None
+            return tantivy.Query.boolean_query(
+                [(tantivy.Occur.Should, tantivy.Query.term_query(self._schema, "body", t)) for t in tokens])
+        words = re.findall(r"\w+", query.lower())  # plain words: no query-language operators
+        if not words or self._index is None:
+            return None
+        parsed, _errors = self._index.parse_query_lenient(" ".join(words), ["body"])
+        return parsed
+
+    def _filter_queries(self, since: int, until: int, sources: Sequence[str], undated: bool) -> list["tantivy.Query"]:
+        import tantivy
+
+        queries = []
+        lower = since or (1 if until and not undated else None)  # undated chunks have published 0
+        if lower is not None or until:
+            queries.append(tantivy.Query.range_query(self._schema, "published", tantivy.FieldType.Integer,
+                                                     lower, until or None))
         if sources:
-            mask *= np.isin(index.sources, list(sources))
-        known = [t for t in tokens if t in index.bm25.vocab_dict]
-        if not known or not mask.any():
-            return []
-        k = min(k, len(index.ids))
-        # n_threads=0 scores in this thread; any other value starts a thread pool per query (20 ms under load).
-        docs, scores = index.bm25.retrieve([known], k=k, show_progress=False, weight_mask=mask, n_threads=0)
-        return [(index.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+            queries.append(tantivy.Query.term_set_query(self._schema, "host", list(sources)))
+        return queries
 
-    # -- build and persist ---------------------------------------------------------------------
+    def _chunks_query(self) -> "tantivy.Query":
+        import tantivy
 
-    def _build(self, generation: str) -> _Loaded:
-        import bm25s
-        import numpy as np
+        return tantivy.Query.term_query(self._schema, "kind", "chunk")
 
+    def _state(self, index: "tantivy.Index") -> str | None:
+        """The store generation the index's last commit reflects (None: never completed a build)."""
+        import tantivy
+
+        searcher = index.searcher()
+        hits = searcher.search(tantivy.Query.term_query(self._schema, "kind", "state"), 1, count=False).hits
+        return searcher.doc(hits[0][1])["generation"][0] if hits else None
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def apply(self, article_ids: list[str], previous: str, generation: str) -> None:
+        """The store's change listener: re-index `article_ids` after the write that moved the store from
+        generation `previous` to `generation` (called under the store's write lock)."""
+        with self._lock, self._writer(wait=True) as writer:
+            if writer is None:
+                logger.info("the lexical index in %s is being written elsewhere; it catches up on refresh",
+                            self.directory)
+                return
+            index = self._open()
+            index.reload()
+            state = self._state(index)
+            if state is None:  # never built (or rebuilt after damage): this build includes the write
+                self._build(writer)
+                return
+            self._replace(writer, article_ids)
+            # Only a local store is ordered by its lock: on a server another host may have written between
+            # `previous` and `generation`, which the next refresh's diff finds.
+            if state == previous and not self.store.settings.server_mode:
+                self._set_state(writer, generation)
+            writer.commit()
+            index.reload()
+            if self._state(index) == generation:
+                self._generation = generation
+
+    def _catch_up(self) -> None:
+        """Bring the index to the store's current generation by the registry diff (or a build)."""
+        with self._writer(wait=False) as writer:
+            if writer is None:  # its holder is updating the index: serve it as it is, look again next refresh
+                return
+            index = self._open()
+            index.reload()
+            generation = self.store.generation()  # under the lock: no local write can move it now
+            if self._state(index) is None:
+                self._build(writer)
+                return
+            registry = self.store.article_hashes()
+            held = self._held_versions(index)
+            changed = sorted(a for a in registry.keys() | held.keys() if registry.get(a) != held.get(a))
+            self._replace(writer, changed)
+            self._set_state(writer, generation)
+            writer.commit()
+            index.reload()
+            self._generation = generation
+            logger.info("lexical index caught up with %d changed article(s)", len(changed))
+
+    def _held_versions(self, index: "tantivy.Index") -> dict[str, str]:
+        """Article id -> content hash of the chunks the index holds (a terms aggregation: no document read)."""
+        searcher = index.searcher()
+        articles = max(1, int(searcher.num_docs))
+        result = searcher.aggregate(self._chunks_query(), {"v": {"terms": {"field": "version", "size": articles}}})
+        held = {}
+        for bucket in result["v"]["buckets"]:
+            article_id, _, content_hash = str(bucket["key"]).rpartition(" ")
+            held[article_id] = content_hash
+        return held
+
+    def _replace(self, writer: "tantivy.IndexWriter", article_ids: Sequence[str]) -> None:
+        for article_id in article_ids:
+            writer.delete_documents_by_term("article_id", article_id)
+        added = self._add(writer, self.store.chunks_of(list(article_ids))) if article_ids else 0
+        self.documents_written += added
+        self.articles_touched += len(article_ids)
+
+    def _build(self, writer: "tantivy.IndexWriter") -> None:
+        """Index every committed chunk of the store, from scratch."""
         started = time.perf_counter()
         self.builds += 1
-        ids, article_ids, published, sources, corpus = [], [], [], [], []
-        for chunk in self.store.iter_chunks():
-            ids.append(chunk.id)
-            article_ids.append(chunk.article_id)
-            published.append(date_to_int(chunk.published))
-            sources.append(chunk.host)
-            corpus.append(lexical_tokens(f"{chunk.title}\n{chunk.text}"))
-        bm25 = None
-        if ids:
-            logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG to stdout
-            bm25 = bm25s.BM25()
-            bm25.index(corpus, show_progress=False)
-        loaded = _Loaded(generation, ids, np.array(article_ids, dtype=object), np.array(published, dtype=np.int64),
-                         np.array(sources, dtype=object), bm25)
-        self._write(loaded)
-        logger.info("built lexical index of %d chunks in %.2fs", len(ids), time.perf_counter() - started)
-        return loaded
+        generation = self.store.generation()  # before the scan: a change during it shows as a mismatch
+        writer.delete_all_documents()
+        hashes = self.store.article_hashes()
+        added = self._add(writer, (c for c in self.store.iter_chunks() if hashes.get(c.article_id) == c.content_hash))
+        self._set_state(writer, generation)
+        writer.commit()
+        index = self._open()
+        index.reload()
+        self._generation = generation
+        logger.info("built the lexical index of %d chunks in %s in %.2fs", added, self.directory,
+                    time.perf_counter() - started)
+        self._remove_legacy()
 
-    def _write(self, loaded: _Loaded) -> None:
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            tmp = self.directory.with_name(self.directory.name + ".tmp")
-            tmp.mkdir(parents=True, exist_ok=True)
-            if loaded.bm25 is not None:
-                loaded.bm25.save(str(tmp / "bm25"), show_progress=False)
-            meta = {"generation": loaded.generation, "ids": loaded.ids, "article_ids": loaded.article_ids.tolist(),
-                    "published": loaded.published.tolist(), "sources": loaded.sources.tolist()}
-            (tmp / "chunks.json").write_text(json.dumps(meta), encoding="utf-8")
-            # Swap directories so a reader never sees a half-written index.
-            old = self.directory.with_name(self.directory.name + ".old")
-            if self.directory.exists():
-                self.directory.rename(old)
-            tmp.rename(self.directory)
-            if old.exists():
-                import shutil
+    def _remove_legacy(self) -> None:
+        """Delete the BM25 cache that earlier versions rebuilt on every change (this index replaces it)."""
+        settings = self.store.settings
+        if settings.server_mode:
+            host = re.sub(r"[^A-Za-z0-9.-]", "_", settings.chroma_host or "")
+            old = settings.store_dir / "lexical-cache" / f"{host}-{settings.chroma_port}-{settings.collection}"
+        else:
+            old = settings.store_dir / "lexical" / settings.collection
+        for path in (old, old.with_name(old.name + ".tmp"), old.with_name(old.name + ".old")):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+                logger.info("removed the old BM25 cache %s", path)
 
-                shutil.rmtree(old, ignore_errors=True)
-        except OSError as e:  # a read-only or full disk must not stop answering
-            logger.warning("could not persist the lexical index in %s: %s", self.directory, e)
+    def _add(self, writer: "tantivy.IndexWriter", chunks: Iterable[StoredChunk]) -> int:
+        import tantivy
 
-    def _read(self, generation: str) -> _Loaded | None:
-        import bm25s
-        import numpy as np
+        added = 0
+        for chunk in chunks:
+            text = f"{chunk.title}\n{chunk.text}"
+            body = " ".join(lexical_tokens(text)) if self.tokenizer == "newsdesk" else text
+            writer.add_document(tantivy.Document(
+                chunk_id=chunk.id, article_id=chunk.article_id, version=f"{chunk.article_id} {chunk.content_hash}",
+                kind="chunk", body=body, published=date_to_int(chunk.published), host=chunk.host))
+            added += 1
+        return added
 
-        meta_file = self.directory / "chunks.json"
-        try:
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
-            if meta.get("generation") != generation:
-                return None
-            bm25 = bm25s.BM25.load(str(self.directory / "bm25"), show_progress=False) if meta["ids"] else None
-        except (OSError, ValueError, KeyError) as e:
-            logger.debug("no usable lexical index in %s (%s)", self.directory, e)
-            return None
-        return _Loaded(generation, meta["ids"], np.array(meta["article_ids"], dtype=object),
-                       np.array(meta["published"], dtype=np.int64), np.array(meta["sources"], dtype=object), bm25)
+    def _set_state(self, writer: "tantivy.IndexWriter", generation: str) -> None:
+        import tantivy
+
+        writer.delete_documents_by_term("kind", "state")
+        writer.add_document(tantivy.Document(kind="state", generation=generation))
+
+    @contextmanager
+    def _writer(self, wait: bool) -> Iterator["tantivy.IndexWriter | None"]:
+        """The index's one writer, under the store's write lock; None when another process holds either."""
+        locking = self.store.writing() if wait else self.store.writing_if_free()
+        with locking as held:
+            if held is False:
+                yield None
+                return
+            try:
+                writer = self._open().writer(heap_size=WRITER_HEAP, num_threads=1)
+            except ValueError as e:  # tantivy's lock file: another process of this replica is writing
+                if "LockBusy" not in str(e):
+                    raise
+                yield None
+                return
+            try:
+                yield writer
+            except BaseException:
+                writer.rollback()
+                raise
+            finally:
+                writer.wait_merging_threads()  # releases tantivy's lock file
+
+    def _discard(self, error: Exception) -> None:
+        """Remove a damaged index, so that the next writer builds it anew."""
+        logger.warning("the lexical index in %s is unreadable (%s): rebuilding it from the store", self.directory,
+                       error)
+        self._index = None
+        self._generation = None
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _open(self) -> "tantivy.Index":
+        """The index on disk, created empty when missing; a damaged one is removed and created anew."""
+        import tantivy
+
+        with self._lock:
+            if self._index is not None:
+                return self._index
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self._index = tantivy.Index(self._schema, path=str(self.directory), reuse=True)
+                self._index.searcher()
+            except (ValueError, OSError) as e:
+                self._discard(e)
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self._index = tantivy.Index(self._schema, path=str(self.directory), reuse=True)
+            return self._index

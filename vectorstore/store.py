@@ -174,13 +174,20 @@ class _WriteLock:
         self._fds: tuple[int, int | None] | None = None
 
     @contextmanager
-    def hold(self, where: str) -> Iterator[None]:
-        with self._thread_lock:
+    def hold(self, where: str, wait: bool = True) -> Iterator[bool]:
+        """Hold the lock; yields True. With `wait=False`, yields False at once when another holds it."""
+        if not self._thread_lock.acquire(blocking=wait):
+            yield False
+            return
+        try:
             if self._depth == 0:
-                self._fds = self._acquire_both(where)
+                self._fds = self._acquire_both(where, wait)
+                if self._fds is None:
+                    yield False
+                    return
             self._depth += 1
             try:
-                yield
+                yield True
             finally:
                 self._depth -= 1
                 if self._depth == 0 and self._fds is not None:
@@ -188,6 +195,8 @@ class _WriteLock:
                         if fd is not None:
                             os.close(fd)
                     self._fds = None
+        finally:
+            self._thread_lock.release()
 
     @contextmanager
     def reading(self) -> Iterator[None]:
@@ -208,8 +217,10 @@ class _WriteLock:
         finally:
             os.close(fd)
 
-    def _acquire_both(self, where: str) -> tuple[int, int | None]:
-        fd = self._acquire(where)
+    def _acquire_both(self, where: str, wait: bool) -> tuple[int, int | None] | None:
+        fd = self._acquire(where, wait)
+        if fd is None:
+            return None
         try:
             chroma = _open_lock_file(self.chroma_path)
             if chroma is not None:
@@ -221,7 +232,7 @@ class _WriteLock:
             raise
         return fd, chroma
 
-    def _acquire(self, where: str) -> int:
+    def _acquire(self, where: str, wait: bool = True) -> int | None:
         import fcntl
 
         try:
@@ -232,6 +243,9 @@ class _WriteLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                if not wait:
+                    os.close(fd)
+                    return None
                 holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
                 logger.warning("%s is being written by another process%s; waiting for it to finish", where,
                                f" (pid {holder})" if holder else "")
@@ -312,6 +326,9 @@ class ArticleStore:
         self.location = _where(settings)
         self._gate = _Gate()
         self._lock = _write_lock(settings)
+        self.change_listeners: list[Callable[[list[str], str, str], None]] = []
+        """Called as `listener(article_ids, previous_generation, generation)` after each write, delete or
+        repair, under the write lock (the lexical index follows the store this way)."""
         self._open()
 
     def _open(self) -> None:
@@ -370,13 +387,21 @@ class ArticleStore:
         with self._lock.reading():
             yield
 
+    @contextmanager
+    def writing_if_free(self) -> Iterator[bool]:
+        """Hold the write lock when no other process does; yields whether it is held (always True on a
+        Chroma server, which has no lock). For work that another writer would do anyway."""
+        if self._lock is None:
+            yield True
+            return
+        with self._lock.hold(self.location, wait=False) as held:
+            yield held
+
     # -- change tracking -----------------------------------------------------------------------
 
     def generation(self) -> str:
         """A token that changes whenever chunks are written or deleted (by any process)."""
-        collection = self._call("reading the collection", self._client.get_collection, self.settings.collection,
-                                embedding_function=None)
-        token = str((collection.metadata or {}).get("generation", ""))
+        token = self._stored_generation()
         if token != self._seen_generation:
             self._seen_generation = token
             if not self.settings.server_mode:
@@ -399,10 +424,22 @@ class ArticleStore:
         except Exception:  # a client that cannot close cleanly is dropped all the same
             logger.debug("closing the Chroma client of %s failed", self.location, exc_info=True)
 
-    def _bump_generation(self) -> None:
+    def _stored_generation(self) -> str:
+        collection = self._call("reading the collection", self._client.get_collection, self.settings.collection,
+                                embedding_function=None)
+        return str((collection.metadata or {}).get("generation", ""))
+
+    def _bump_generation(self, article_ids: Iterable[str] = ()) -> None:
+        previous = self._stored_generation()
         token = uuid.uuid4().hex
         self._call("marking a change", self.chunks.modify, metadata={"generation": token})
         self._seen_generation = token
+        changed = sorted(set(article_ids))
+        for listener in self.change_listeners:
+            try:  # the write is done: a follower that fails catches up on its next refresh
+                listener(changed, previous, token)
+            except Exception:
+                logger.warning("a follower of %s failed to apply a change", self.location, exc_info=True)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -499,6 +536,17 @@ class ArticleStore:
                 return
             offset += batch
 
+    def chunks_of(self, article_ids: Sequence[str], batch: int = 200) -> Iterator[StoredChunk]:
+        """The chunks of these articles' committed versions (for the lexical index's updates)."""
+        for i in range(0, len(article_ids), batch):
+            ids = list(article_ids[i:i + batch])
+            got = self._call("reading chunks", self.chunks.get, where={"article_id": {"$in": ids}},
+                             include=["documents", "metadatas"])
+            found = [stored_chunk(cid, t, m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"])
+                     if t is not None and m]
+            committed = self._committed(found)
+            yield from (c for c in found if c.id in committed)
+
     def get_chunks(self, ids: Sequence[str]) -> list[StoredChunk]:
         """The chunks with these ids that belong to their article's committed version."""
         got = self._call("reading chunks", self.chunks.get, ids=list(ids), include=["documents", "metadatas"])
@@ -515,6 +563,15 @@ class ArticleStore:
             return set()
         hashes = self.article_hashes(sorted({c.article_id for c in chunks}))
         return {c.id for c in chunks if c.content_hash and hashes.get(c.article_id) == c.content_hash}
+
+    def dense_ids(self, embedding: "np.ndarray", k: int) -> list[tuple[str, float]]:
+        """Ids and cosine similarities of the nearest chunks, best first, nothing else read: cheap for a large
+        `k` (the caller filters them and reads the few it keeps with `get_chunks`, which drops uncommitted ones)."""
+        if k <= 0:
+            return []
+        got = self._call("searching", self.chunks.query, query_embeddings=[embedding.tolist()], n_results=k,
+                         include=["distances"])
+        return [(cid, 1.0 - float(dist)) for cid, dist in zip(got["ids"][0], got["distances"][0])]
 
     def dense_search(
         self, embedding: "np.ndarray", k: int, where: dict[str, Any] | None = None
@@ -613,7 +670,7 @@ class ArticleStore:
                 if p.article.id in previous:
                     self._delete_chunks_except(p.article.id, p.article.content_hash, len(p.chunks))
             # Before the records are clean: a crash in between leaves them dirty, so repair() bumps again.
-            self._bump_generation()
+            self._bump_generation(p.article.id for p in prepared)
             self._mark_clean([p.article.id for p in prepared])
 
     def delete_article(self, article_id: str) -> bool:
@@ -626,7 +683,8 @@ class ArticleStore:
             meta = dict(_meta_only(records[0]), content_hash="", dirty=True, pending_hash="", journal_at=time.time())
             self._call("marking an article for deletion", self.registry.update, ids=[article_id], metadatas=[meta])
             self._delete_everything_of(article_id)
-            self._bump_generation()  # while the record is still there to tell repair() the change is unfinished
+            # While the record is still there to tell repair() the change is unfinished.
+            self._bump_generation([article_id])
             self._call("deleting an article", self.registry.delete, ids=[article_id])
             return True
 
@@ -658,7 +716,7 @@ class ArticleStore:
                     self._delete_version(str(record["archive"]))
             else:  # a new article never committed, or a deletion: nothing of it stays
                 self._delete_everything_of(article_id)
-        self._bump_generation()
+        self._bump_generation(r["id"] for r in dirty)
         for record in dirty:
             article_id, committed = record["id"], record.get("content_hash", "")
             if committed:

@@ -42,16 +42,27 @@ def test_scale_builds_variant_collections_and_measures_them(benchmark, embedder)
         for stage in scale.STAGES:
             assert 0 < size["p50"][stage] <= size["p95"][stage], (size["target"], stage)
         labels = sorted(size["filtered"])
-        assert len(labels) == 2 and labels[0].startswith("since 20") and labels[1] == "source example.org"
+        assert len(labels) == 3 and labels[0].startswith("as of 20") and labels[1].startswith("since 20")
+        assert labels[2] == "source example.org"
+        for modes in size["filtered"].values():
+            assert sorted(modes) == ["filtered query", "planned"]
+            assert all(0 < m["p50"]["dense"] <= m["p95"]["dense"] for m in modes.values())
+        assert sorted(size["calibration"]["unfiltered"]) == list(scale.PLAN_FETCHES)
+        # Another process added the 12 articles' variants, then deleted them: updated by that writer (the
+        # question's process re-indexed nothing), then by the question's process catching up per article.
+        changes = [(c["writer_updates_index"], c["action"], c["reader_articles_touched"]) for c in size["changes"]]
+        assert changes == [(True, "add", 0), (True, "delete", 0), (False, "add", 12), (False, "delete", 12)]
+        assert all(c["reader_builds"] == 0 for c in size["changes"])
 
     store = ArticleStore(bench_settings(Path(large["path"])))
+    assert store.count_chunks() == large["chunks"]  # the change measurements left the store as it was
     infos = [a for a in store.list_articles() if "?variant=" in a.id]
     assert infos and all(a.title.endswith(")") and "(variant " in a.title for a in infos)
     for c in store.iter_chunks():
         if "?variant=" in c.article_id:
             assert store.article_text(c.article_id)[c.start:c.end] == c.text  # offsets round-trip in variants
     text = scale.to_markdown(result)
-    assert "| total |" in text and "Growth from" in text
+    assert "| total |" in text and "Growth from" in text and "added wait ms" in text
 
     again = scale.ensure_stores(articles, cache, (6, 30, 60))  # cached: nothing rebuilt
     assert [b.build_seconds for b in again] == [s["build_seconds"] for s in result["sizes"]]

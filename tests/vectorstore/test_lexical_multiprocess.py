@@ -91,9 +91,9 @@ def test_answering_process_sees_an_article_ingested_by_another_process(ingestor,
     a = Answerer(env)
     try:
         first = a.ask(QUESTION)
-        assert first["builds"] == 1 and STORY_TITLE not in [h["title"] for h in first["hits"]]
+        assert first["builds"] == 0 and STORY_TITLE not in [h["title"] for h in first["hits"]]
         again = a.ask(QUESTION)
-        assert again["builds"] == 1, "nothing changed, yet the lexical index was rebuilt"
+        assert again["builds"] == 0, "nothing changed, yet the lexical index was rebuilt"
         assert again["hits"] == first["hits"]
 
         story = tmp_path / "zanzibar.txt"
@@ -106,13 +106,13 @@ def test_answering_process_sees_an_article_ingested_by_another_process(ingestor,
         assert json.loads(done.stdout.strip().splitlines()[-1])["added"] == 1
 
         after = a.ask(QUESTION)
-        assert after["builds"] == 2
+        assert after["builds"] == 0, "the ingest process updated the index: the answerer only reloads it"
         top = after["hits"][0]
         assert top["title"] == STORY_TITLE, after["hits"]
         assert top["lexical_rank"] == 1
         assert top["dense_rank"] is not None, "the dense side of the answering process misses the new chunks"
         assert "Zanzibar" in after["text"]
-        assert a.ask(QUESTION)["builds"] == 2, "rebuilt again without a change"
+        assert a.ask(QUESTION)["builds"] == 0, "rebuilt without a need"
     finally:
         a.close()
 
