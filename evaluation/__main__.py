@@ -1,6 +1,6 @@
 """`python -m evaluation`: answer a question set over an article set; print a table, write JSON and a chart.
 
-    python -m evaluation --articles A.jsonl|FOLDER... --questions Q.jsonl [--k 4] [--baseline]
+    python -m evaluation --articles A.jsonl|FOLDER... --questions Q.jsonl [--k 4] [--baseline] [--asked-today]
                          [--out DIR] [--store DIR | --configured-store] [--details FILE]
 
 Without --store the articles go into a temporary store that is removed afterwards. `results.json` in
@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=4, help="recall@k cut-off and the baseline's k (default 4)")
     p.add_argument("--depth", type=int, default=10, help="hits looked at for MRR (default 10)")
     p.add_argument("--baseline", action="store_true", help="also run the LangChain RAG tutorial pipeline")
+    p.add_argument("--asked-today", action="store_true",
+                   help="ask every question as of today; by default a question with a date (RealTimeQA's \"date\", "
+                        "or \"as_of\") is asked as of that day, so that \"this week\" means its week")
     p.add_argument("--out", type=Path, default=Path("data/eval"), help="where results.json and chart.png go")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--store", type=Path, metavar="DIR", help="keep the evaluation store here (reused next time)")
@@ -158,7 +161,7 @@ def _run(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     from vectorstore.embedding import Embedder, resolve_model
     from vectorstore.store import ArticleStore
 
-    options = RunOptions(k=args.k, depth=args.depth)
+    options = RunOptions(k=args.k, depth=args.depth, as_of=not args.asked_today)
     questions = load_questions(Path(args.questions))
     settings = _settings(args, scratch)
     embedder = Embedder.from_settings(settings)
@@ -170,6 +173,7 @@ def _run(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
         "date": datetime.now().isoformat(timespec="seconds"),
         "command": "python -m evaluation " + shlex.join(sys.argv[1:]),
         "articles": args.articles, "questions_file": str(args.questions), "k": args.k, "depth": args.depth,
+        "as_of": "each question's date" if options.as_of else "today",
         "settings": {name: getattr(settings, name) for name in (
             "top_k", "candidate_k", "chunk_tokens", "chunk_overlap_tokens", "rrf_k", "dense_weight",
             "lexical_weight", "max_chunks_per_article", "abstain_threshold")},
