@@ -88,6 +88,8 @@ class LibraryTab:
     ingest: Any
     report: Any
     watched: Any
+    stories: Any
+    """Stories several outlets published (near-duplicate groups)."""
     versions: Any
     """The selected article's versions and what changed between the two picked in `version_from`/`version_to`."""
     versions_row: Any
@@ -106,6 +108,7 @@ class Views:
     preview: Any
     outlets: Any
     watched: Any
+    stories: Any
 
     @property
     def outputs(self) -> list[Any]:
@@ -151,7 +154,8 @@ def build_ui(assistant: "Assistant", settings: Settings, ui: NewsdeskUI | None =
             with gr.Tab("Library", id="library"):
                 library = _library_tab(settings, articles)
         views = Views(header=header, chatbot=chat.chatbot, table=library.table, picker=library.picker,
-                      preview=library.preview, outlets=chat.outlets, watched=library.watched)
+                      preview=library.preview, outlets=chat.outlets, watched=library.watched,
+                      stories=library.stories)
         _wire_chat(ui, chat)
         _wire_library(ui, library, views, chat)
         demo.load(lambda *args: views.values(ui.views(*args)), inputs=[library.search, library.picker, chat.outlets],
@@ -266,10 +270,11 @@ def _library_tab(settings: Settings, articles: list[ArticleInfo]) -> LibraryTab:
             ingest = gr.Button("Ingest", variant="primary", elem_id="nd-ingest")
             report = gr.HTML("", elem_id="nd-report", js_on_load=None)
             watched = gr.HTML("", elem_id="nd-watched", js_on_load=None)
+            stories = gr.HTML("", elem_id="nd-stories", js_on_load=None)
     return LibraryTab(search=search, table=table, picker=picker, delete=delete, confirm_row=confirm_row,
                       confirm=confirm, cancel=cancel, preview=preview, files=files, urls=urls, feeds=feeds,
-                      ingest=ingest, report=report, watched=watched, versions=versions, versions_row=versions_row,
-                      version_from=version_from, version_to=version_to)
+                      ingest=ingest, report=report, watched=watched, stories=stories, versions=versions,
+                      versions_row=versions_row, version_from=version_from, version_to=version_to)
 
 
 def _wire_library(ui: NewsdeskUI, lib: LibraryTab, views: Views, chat: ChatTab) -> None:

@@ -57,6 +57,8 @@ class LibraryView:
     outlets: Any
     watched: str
     """The feeds `python -m ingest watch` keeps current, with their last poll and error."""
+    stories: str
+    """The stories several outlets published (`ingest.near_duplicates` groups)."""
 
 
 def article_choices(articles: Iterable[ArticleInfo]) -> list[tuple[str, str]]:
@@ -369,7 +371,19 @@ class NewsdeskUI:
             preview=render.article_preview(info, self.article_text(info.id) if info else None),
             outlets=gr.update(choices=outlet_list, value=[h for h in (outlets or []) if h in known_hosts]),
             watched=self.watched(),
+            stories=self.stories(articles),
         )
+
+    def stories(self, articles: Sequence[ArticleInfo]) -> str:
+        """The near-duplicate groups as the last write left them (read only; titles from `articles`)."""
+        from ingest.near_duplicates import NearDuplicates
+
+        try:
+            groups = NearDuplicates.for_reading(self.settings).groups()
+        except Exception as e:  # the list is a view: the Library shows the rest without it
+            logger.warning("near-duplicate groups unavailable: %s", e)
+            groups = []
+        return render.story_groups(groups, {a.id: a for a in articles})
 
     def watched(self) -> str:
         from ingest.watch import read_status

@@ -360,6 +360,28 @@ def watched_feeds(feeds: Sequence[Any]) -> str:
             f'<th>Ingested</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
 
+def story_groups(groups: Sequence[Any], articles: dict[str, ArticleInfo], limit: int = 50) -> str:
+    """Stories published by several outlets (`ingest.near_duplicates.Group`, largest first): each member's
+    title, outlet and date. Answers count such a story once and name the other outlets."""
+    head = '<h3 class="nd-h3">Same story, several outlets</h3>'
+    shown = [g for g in groups if sum(m.article_id in articles for m in g.members) > 1][:limit]
+    if not shown:
+        return f'{head}<p class="nd-muted nd-small">No story has been published by more than one outlet.</p>'
+    items = []
+    for g in shown:
+        rows = []
+        for m in g.members:
+            info = articles.get(m.article_id)
+            if info is None:
+                continue
+            facts = _DOT.join(escape(x) for x in (m.source or info.source, human_date(m.published)) if x)
+            rows.append(f'<li><span class="nd-title">{escape(info.title or info.id)}</span>'
+                        f' <span class="nd-muted nd-small">{facts}</span></li>')
+        items.append(f'<li class="nd-story">{len(rows)} copies<ul>{"".join(rows)}</ul></li>')
+    more = f'<p class="nd-muted nd-small">and {len(groups) - len(shown)} more</p>' if len(groups) > len(shown) else ""
+    return f'{head}<ul class="nd-stories">{"".join(items)}</ul>{more}'
+
+
 def _when(moment: Any) -> str:
     return moment.strftime("%-d %b %Y %H:%M UTC")
 

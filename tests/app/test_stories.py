@@ -63,3 +63,21 @@ def test_copies_and_disagreements_survive_json_and_show_in_every_format() -> Non
     assert '<div class="nd-copies">also reported by River Post, Coast Wire (2 copies)</div>' in card
     hostile = Citation(n=1, article_id="x", quote="q", start=0, end=1, copies=(Copy("y", "<b>Evil</b>"),))
     assert "<b>Evil" not in source_card(hostile, 0, "q")
+
+
+def test_the_library_lists_stories_published_by_several_outlets() -> None:
+    from app.ui_render import story_groups
+    from core.records import ArticleInfo
+    from ingest.near_duplicates import Group, Member
+
+    def info(i: str, title: str) -> ArticleInfo:
+        return ArticleInfo(id=i, content_hash="h", chunks=1, title=title)
+
+    articles = {"a": info("a", "545 brought home"), "b": info("b", "Task force: 545 <Koreans>"),
+                "c": info("c", "547 brought home")}
+    group = Group((Member("a", "Harbour Times", date(2025, 10, 14)), Member("b", "River Post", date(2025, 10, 15)),
+                   Member("c", "Coast Wire", date(2025, 10, 15)), Member("gone", "Deleted Daily", None)))
+    html = story_groups([group], articles)
+    assert "3 copies" in html and html.count("<li><span") == 3
+    assert "Harbour Times" in html and "15\u00a0October\u00a02025" in html and "&lt;Koreans&gt;" in html
+    assert "No story" in story_groups([], articles)
