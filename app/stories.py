@@ -55,13 +55,18 @@ def similarity(a: str, b: str) -> float:
 
 
 def closest(quote: str, text: str) -> tuple[float, tuple[int, int] | None]:
-    """`text`'s sentence most like `quote` (numbers left out): its similarity and span."""
-    best, span = 0.0, None
-    for s in sentences(text):
-        score = similarity(quote, text[s.quote_start:s.end])
-        if score > best:
-            best, span = score, (s.quote_start, s.end)
-    return best, span
+    """`text`'s sentence most like `quote` (numbers left out): its similarity and span. Among equally
+    alike sentences (list lines such as "Regular: $4.68"), one stating the same figures is the one; when
+    none does and there are several, the sentence has no single counterpart (None)."""
+    scored = [(similarity(quote, text[s.quote_start:s.end]), (s.quote_start, s.end)) for s in sentences(text)]
+    best = max((score for score, _ in scored), default=0.0)
+    if best == 0.0:
+        return 0.0, None
+    tied = [span for score, span in scored if score == best]
+    same = [span for span in tied if numbers(text[span[0]:span[1]]) == numbers(quote)]
+    if same:
+        return best, same[0]
+    return best, tied[0] if len(tied) == 1 else None
 
 
 def counterpart(quote: str, text: str) -> tuple[int, int] | None:

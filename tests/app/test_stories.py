@@ -34,6 +34,15 @@ def test_a_different_figure_is_a_disagreement_and_edited_words_are_not() -> None
     assert differ("Minister Hun Sen met the envoy.", "Minister Hun Manet met the envoy.") == ("name", ("Sen", "Manet"))
 
 
+def test_list_lines_alike_in_words_are_not_a_disagreement() -> None:
+    """Price lists repeat one line shape with different figures: the copy's line with the same figure is
+    the counterpart, and without one no line can be told to be it."""
+    copy = "Average prices today. Regular: $4.13 in Ohio. Regular: $4.68 in Texas. Premium: $4.98 in Texas."
+    span = counterpart("Regular: $4.68 in Texas.", copy)
+    assert span is not None and differ("Regular: $4.68 in Texas.", copy[span[0]:span[1]]) is None
+    assert counterpart("Regular: $4.50 in Utah.", "Regular: $4.13 in Utah. Regular: $4.68 in Utah.") is None
+
+
 def _answer() -> Answer:
     first = Citation(n=1, article_id="a", quote=QUOTE, start=0, end=len(QUOTE), title="545 brought home",
                      source="Harbour Times", published=date(2025, 10, 14),
