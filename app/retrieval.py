@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from core.records import Hit, StoredChunk, date_to_int
+from core.records import Copy, Hit, StoredChunk, date_to_int
 from core.settings import Settings
 from core.text import source_host
 
@@ -251,19 +251,40 @@ class Retriever:
 
     def _fold_copies(self, ranked: list[Hit], filters: Filters) -> list[Hit]:
         """A story's copies count once: the best-ranked article speaks for it and lists the others (those
-        inside the date limits) as `copies`; hits from the others are dropped."""
+        inside the date limits) as `copies`; hits from the others are dropped. Grouped articles that tell
+        different events in one template (`stories.same_story`) are neither folded nor listed."""
         if self.copies is None:
             return ranked
-        from ingest.near_duplicates import collapse
+        from app.stories import same_story
+
+        texts: dict[str, str] = {}
+
+        def text(article_id: str) -> str:
+            if article_id not in texts:
+                texts[article_id] = self.store.article_text(article_id) or ""
+            return texts[article_id]
 
         try:
             self.copies.refresh()  # another process's ingest may have added copies
-            folded = collapse(ranked, self.copies.group_of)
+            keeper: dict[str, str] = {}  # story -> the article that speaks for it
+            listed: dict[str, tuple[Copy, ...]] = {}
+            kept: list[Hit] = []
+            for hit in ranked:
+                article_id = hit.chunk.article_id
+                group = self.copies.group_of(article_id)
+                if group is None or len(group) < 2:
+                    kept.append(hit)
+                    continue
+                first = keeper.setdefault(group.id, article_id)
+                if first == article_id:
+                    if article_id not in listed:
+                        listed[article_id] = tuple(
+                            Copy(m.article_id, m.source, m.published) for m in group.others(article_id)
+                            if filters.admits(m.published) and same_story(text(article_id), text(m.article_id)))
+                    kept.append(replace(hit, copies=listed[article_id]) if listed[article_id] else hit)
+                elif not any(c.article_id == article_id for c in listed.get(first, ())):
+                    kept.append(hit)  # grouped, but another event (or outside the dates): it stands on its own
         except Exception as e:  # the index is a refinement: a question never fails for it
             logger.warning("near-duplicate index unreadable (%s: %s); copies are not folded", type(e).__name__, e)
             return ranked
-        kept = []
-        for c in folded:
-            copies = tuple(x for x in c.as_copies() if filters.admits(x.published))
-            kept.append(replace(c.hit, copies=copies) if copies else c.hit)
         return kept

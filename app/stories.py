@@ -87,6 +87,23 @@ def differ(a: str, b: str) -> tuple[str, tuple[str, str]] | None:
     return None
 
 
+def same_story(a: str, b: str) -> bool:
+    """Whether two texts the near-duplicate index grouped tell one event: at most one of `a`'s sentences
+    that state figures says them differently in `b`. Templated reports of different events (the same
+    wording about province 1 and province 13, each with its own figures) differ in several."""
+    differing = 0
+    for s in sentences(a):
+        quote = a[s.quote_start:s.end]
+        if not numbers(quote):
+            continue
+        span = counterpart(quote, b)
+        if span is not None and numbers(b[span[0]:span[1]]) != numbers(quote):
+            differing += 1
+            if differing > 1:
+                return False
+    return True
+
+
 def disagreements(answer: Answer, store: "ArticleStore") -> str:
     """Cite, beside each quoted sentence, the copies that state it differently, and record each
     disagreement on the answer (its sentences become citations, numbered after the others); returns the

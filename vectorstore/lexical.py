@@ -23,6 +23,7 @@ the index as it is and tries again on its next refresh, since the holder is abou
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import threading
@@ -133,6 +134,10 @@ class LexicalIndex:
         if settings.server_mode:  # this replica's own copy, named after the server it follows
             host = re.sub(r"[^A-Za-z0-9.-]", "_", settings.chroma_host or "")
             name = f"{host}-{settings.chroma_port}-{name}"
+            if not settings.store_dir.is_dir():  # an app on a server keeps no state of its own: a cache
+                import tempfile
+
+                return Path(tempfile.gettempdir()) / f"newsdesk-lexical-{os.getuid()}" / name
         return settings.store_dir / "lexical-index" / name
 
     # -- reading -------------------------------------------------------------------------------

@@ -90,3 +90,16 @@ def test_the_library_lists_stories_published_by_several_outlets() -> None:
     assert "3 copies" in html and html.count("<li><span") == 3
     assert "Harbour Times" in html and "15\u00a0October\u00a02025" in html and "&lt;Koreans&gt;" in html
     assert "No story" in story_groups([], articles)
+
+
+def test_one_template_about_two_events_is_not_one_story() -> None:
+    from app.stories import same_story
+
+    def report(province: int) -> str:
+        return (f"Police in province {province} froze {10 + province} crypto wallets on Monday. The case number is "
+                f"{1000 + province}. Prosecutors in province {province} later confirmed a trial date.")
+
+    assert not same_story(report(1), report(13))
+    copy = COPY.replace("547", "545")
+    assert same_story(QUOTE + " The figure includes 60 people rescued in a raid in Bavet.", COPY)
+    assert same_story(QUOTE, copy)

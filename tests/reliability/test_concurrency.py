@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import threading
+import traceback
 import time
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,7 @@ def _check_answer(answer: Any, versions: dict[tuple[str, str], str], before: dic
         assert hit.chunk.content_hash in allowed, (hit.chunk.id, allowed)
     chunks = {h.chunk.id: h.chunk for h in answer.hits}
     for c in answer.citations:
+        assert c.chunk_id in chunks, (c, answer.text)
         chunk = chunks[c.chunk_id]
         text = versions[(c.article_id, chunk.content_hash)]
         assert text[c.start:c.end] == c.quote, (c.article_id, c.start, c.end)
@@ -175,7 +177,7 @@ def test_questions_while_an_ingest_replaces_articles(forkserver: ForkServer, emb
                 answer = assistant.ask(QUESTIONS[n % 4].format(i=n % 36))
                 _check_answer(answer, versions, before, assistant.store.article_hashes())
             except Exception as e:  # noqa: BLE001 - collected and reported by the test
-                failures.append(f"assistant: {type(e).__name__}: {e}")
+                failures.append(f"assistant: {type(e).__name__}: {e}\n{traceback.format_exc(limit=-4)}")
             counts["assistant"] += 1
 
     def ui_loop() -> None:
@@ -189,7 +191,7 @@ def test_questions_while_an_ingest_replaces_articles(forkserver: ForkServer, emb
                 if "nd-error-msg" in html:
                     failures.append(f"ui: {html}")
             except Exception as e:  # noqa: BLE001
-                failures.append(f"ui: {type(e).__name__}: {e}")
+                failures.append(f"ui: {type(e).__name__}: {e}\n{traceback.format_exc(limit=-4)}")
             counts["ui"] += 1
 
     try:

@@ -152,6 +152,9 @@ def test_lexical_index_in_chroma_server_mode(chroma_server, embedder, tmp_path):
     from vectorstore.lexical import LexicalIndex
     from vectorstore.store import ArticleStore
 
+    # Each replica keeps its index in its own store folder when it has one (without, in a temporary cache).
+    (tmp_path / "local").mkdir()
+    (tmp_path / "replica").mkdir()
     settings = Settings(chroma_host="127.0.0.1", chroma_port=chroma_server.port, collection="served",
                         store_dir=tmp_path / "local", _env_file=None)
     ingestor = Ingestor.from_settings(settings, embedder=embedder)
