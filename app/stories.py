@@ -9,7 +9,7 @@ version of the sentence, cites it too, and says both.
 A copy's version of a sentence is its sentence with the most words in common once numbers are left out
 (Jaccard over word sets). Copies come from the near-duplicate index (MinHash over whole articles), so
 their sentences are mostly the same words; `SAME_SENTENCE` only has to tell the edited sentence from the
-other sentences of the same article. Calibrated in `python -m bench near-dups` (docs/benchmarks.md).
+other sentences of the same article. Calibrated in `python -m bench disagreements` (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from core.text import names, words
 if TYPE_CHECKING:
     from vectorstore.store import ArticleStore
 
-SAME_SENTENCE = 0.5
+SAME_SENTENCE = 0.7
 """Jaccard of two sentences' words without their numbers, at or above which they are one sentence."""
 
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w])")
