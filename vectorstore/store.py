@@ -819,10 +819,13 @@ class ArticleStore:
         self._upsert_records(prepared, content_hash=None, dirty=True, starts=starts)
 
     def _mark_clean(self, ids: list[str]) -> None:
+        """Journal's last step. Only the journal's own fields are written (Chroma's update merges them into
+        the record): a record read and written back whole could put back a hash another writer replaced
+        in between (two writers of one article on a Chroma server, which has no lock)."""
         records = self._records(ids=ids)
         if records:
             self._call("committing articles", self.registry.update, ids=[r["id"] for r in records],
-                       metadatas=[dict(_meta_only(r), dirty=False, pending_hash="", archive="") for r in records])
+                       metadatas=[{"dirty": False, "pending_hash": "", "archive": ""} for _ in records])
 
     def _upsert_records(self, prepared: Sequence[PreparedArticle], *, content_hash: str | None, dirty: bool,
                         starts: dict[str, date | None] | None = None) -> None:

@@ -147,3 +147,33 @@ def test_delete_interrupted_at_any_write_is_finished_by_repair(settings, crash_a
     assert history == versions == ({"a"} if "a" in expected else set())  # its history goes with it
     if expected != {"a", "b", "c"}:
         assert repaired.generation() != token
+
+
+class InterleavedStore(ArticleStore):
+    """A real store whose clean step is overtaken: just after it reads the records it marks clean, another
+    writer (a second process on a Chroma server, which has no lock) writes the same article in full."""
+
+    def __init__(self, settings, other: PreparedArticle) -> None:
+        super().__init__(settings)
+        self.other, self.overtaken = other, False
+
+    def _records(self, where=None, ids=None):
+        records = super()._records(where=where, ids=ids)
+        if not self.overtaken and any(r.get("dirty") and r.get("content_hash") for r in records):
+            self.overtaken = True
+            ArticleStore(self.settings).write_articles([self.other])  # commits while this writer is between steps
+        return records
+
+
+def test_a_write_between_the_clean_steps_read_and_write_is_kept(settings):
+    """Two writers of one article: the clean step writes only the journal's flags, so it cannot put back
+    the hash and text it read before the other writer committed its version."""
+    first = ArticleStore(settings)
+    _write(first, V1)
+    store = InterleavedStore(settings, _prepared("a", V2["a"]))
+    store.write_articles([_prepared("a", "One fact. Two facts. Three facts. A late line")])
+    assert store.overtaken
+    hashes, _, texts, _, _ = _state(ArticleStore(settings))
+    assert texts["a"] in (V2["a"], "One fact. Two facts. Three facts. A late line")
+    assert hashes["a"] == _prepared("a", texts["a"]).article.content_hash
+    assert not ArticleStore(settings).registry.get(where={"dirty": True}, include=[])["ids"]
