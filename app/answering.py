@@ -15,13 +15,17 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
+from app.abstention import AbstentionModel, Evidence, evidence
+from app.question import QuestionFrame, frame
+from app.referents import referent
+from app.short_answer import short_answer
 from core.errors import ConfigError
 from core.markers import MARKER
-from core.records import Answer, Citation, Hit, StoredChunk
+from core.records import Answer, Citation, Hit, Referent, ShortAnswer, StoredChunk
 from core.sentences import Sentence, sentences
-from core.text import names, words
+from core.text import content_words, names, words
 from vectorstore.lexical import lexical_tokens
 
 if TYPE_CHECKING:
@@ -30,6 +34,14 @@ if TYPE_CHECKING:
     from vectorstore.embedding import Embedder
 
 logger = logging.getLogger(__name__)
+
+ABSTENTION = AbstentionModel(weights=(13.0098, 2.144, 0.1115, 0.0099), bias=-6.8919, bar=0.37)
+"""Whether the articles answer: fitted on half A of the golden set and realtimeqa-dev by
+`python -m evaluation.answers --calibrate` (see `app.abstention` and docs/benchmarks.md)."""
+
+TYPED_GATE = frozenset({"person", "date", "number", "money", "percent", "duration"})
+"""Questions that ask for one of these are not answered when none of the best three sentences holds such
+a phrase: "Who commands the task force?" is not answered by a sentence naming no one."""
 
 DEFAULT_ABSTAIN_THRESHOLD = 0.434
 """Support below which the extractive answerer abstains. Calibrated by `python -m evaluation.calibrate`
@@ -49,8 +61,31 @@ _DATE = re.compile(
 SENTENCE_CACHE_SIZE = 20_000
 """Sentence vectors kept for chunks stored without them (an older store)."""
 
-FILLER_SUPPORT = 0.9
-"""An answer shorter than `min_words` may take sentences with support down to this share of the threshold."""
+LEAD_WEIGHT = 0.05
+LEAD_CHARS = 600
+"""News puts what matters first: a sentence's score gains up to `LEAD_WEIGHT`, decaying with its distance
+from the start of its article (e-fold every `LEAD_CHARS` characters, about three sentences). Chosen on
+half A by `python -m evaluation.answers`."""
+
+@dataclass(frozen=True)
+class ReadingWeights:
+    """Score bonuses from reading the question (`app.question`), chosen on half A by
+    `python -m evaluation.answers`."""
+
+    type: float = 0.05
+    """The sentence holds a phrase of the answer type asked for (a person for "who", a date for "when")."""
+    predicate: float = 0.05
+    """The sentence has the question's verb (and its particle)."""
+    tense: float = 0.03
+    """A question about what will happen, a sentence about the future."""
+
+
+_FUTURE = re.compile(r"\b(will|would|shall|plans? to|planned to|is going to|are going to|expects? to|intends? to)\b",
+                     re.IGNORECASE)
+
+KEEP_RATIO = 0.85
+"""A sentence after the best is kept only when its score is at least this share of the best one's (and it
+adds a word of the question the answer lacks). Chosen on half A by `python -m evaluation.answers`."""
 
 
 class Answerer(Protocol):
@@ -72,6 +107,8 @@ class Candidate:
     text: str
     context: str = ""
     """The article title and the previous sentence: what "both sides" or "he" refers to."""
+    before: tuple[str, ...] = ()
+    """The sentences before it in its chunk, nearest last: where a referent is looked for."""
 
 
 @dataclass
@@ -105,12 +142,18 @@ class ExtractiveAnswerer:
     name = "extractive"
 
     def __init__(
-        self, embedder: "Embedder", *, threshold: float = DEFAULT_ABSTAIN_THRESHOLD, min_words: int = 40,
-        max_words: int = 120, max_sentences: int = 5, pool: int = 8, embed_limit: int = 24,
+        self, embedder: "Embedder", *, threshold: float = DEFAULT_ABSTAIN_THRESHOLD, keep_ratio: float = KEEP_RATIO,
+        lead_weight: float = LEAD_WEIGHT, weights: "ReadingWeights | None" = None,
+        abstention: AbstentionModel | None | Literal["default"] = "default", max_words: int = 120,
+        max_sentences: int = 5, pool: int = 8, embed_limit: int = 24,
     ) -> None:
         self.embedder = embedder
         self.threshold = threshold
-        self.min_words = min_words
+        self.keep_ratio = keep_ratio
+        self.lead_weight = lead_weight
+        self.weights = weights or ReadingWeights()
+        self.abstention = ABSTENTION if abstention == "default" else abstention
+        """None: abstain on the best support alone (below `threshold`), as with NEWSDESK_ABSTAIN_THRESHOLD."""
         self.max_words = max_words
         self.max_sentences = max_sentences
         self.pool = pool
@@ -119,11 +162,18 @@ class ExtractiveAnswerer:
         self._vectors_lock = threading.Lock()  # Gradio's worker threads share one answerer
 
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
+        asked = frame(question)
         scored = self.score(question, hits)
-        if not scored or scored[0].support < self.threshold:
+        if not scored:
             return self._abstain(question, hits, scored)
-        chosen = self._select(scored)
-        return self._compose(question, hits, chosen)
+        if self.abstention is not None:
+            seen = evidence(asked, scored)
+            if not self.abstention.answers(seen) or (asked.kind in TYPED_GATE and not seen.typed):
+                return self._abstain(question, hits, scored, seen)
+        elif scored[0].support < self.threshold:
+            return self._abstain(question, hits, scored)
+        chosen = self._select(question, scored)
+        return self._compose(question, hits, chosen, asked)
 
     # -- scoring -------------------------------------------------------------------------------
 
@@ -133,14 +183,17 @@ class ExtractiveAnswerer:
         out: list[Candidate] = []
         for rank, hit in enumerate(hits[: self.pool], start=1):
             chunk = hit.chunk
-            previous = ""
+            previous: list[str] = []
             for a, quoted, b in chunk_sentences(chunk):
-                context, previous = f"{chunk.title}\n{previous}", chunk.text[a - chunk.start:b - chunk.start]
+                context = f"{chunk.title}\n{previous[-1] if previous else ''}"
                 text = chunk.text[quoted - chunk.start:b - chunk.start]
-                if (chunk.article_id, b) in seen or len(words(text)) < 4:
+                before = tuple(previous[-5:])
+                previous.append(chunk.text[a - chunk.start:b - chunk.start])
+                asks = text.rstrip(" \"\u201d\u2019'").endswith("?")  # a question in the article answers nothing
+                if (chunk.article_id, b) in seen or len(words(text)) < 4 or asks:
                     continue
                 seen.add((chunk.article_id, b))
-                out.append(Candidate(hit, rank, quoted, b, text, context))
+                out.append(Candidate(hit, rank, quoted, b, text, context, before))
         return out
 
     def score(self, question: str, hits: Sequence[Hit]) -> list[Scored]:
@@ -160,7 +213,10 @@ class ExtractiveAnswerer:
         around = [set(lexical_tokens(" ".join(names(c.context)))) for c in candidates]
         q_tokens = _idf_weighted(_weighted_tokens(question), [o | a for o, a in zip(own, around)])
         kind = answer_type(question)
-        prior = [0.08 / math.sqrt(c.rank) + _type_bonus(kind, c.text) for c in candidates]
+        asked = frame(question)
+        prior = [0.08 / math.sqrt(c.rank) + _type_bonus(kind, c.text)
+                 + self.lead_weight * math.exp(-c.start / LEAD_CHARS) + self._reading_bonus(asked, c.text)
+                 for c in candidates]
         overlap = [_overlap(q_tokens, o, a) for o, a in zip(own, around)]
         q_vector = self.embedder.embed_query(question)
         stored = _stored_vectors(candidates, len(q_vector))
@@ -178,6 +234,28 @@ class ExtractiveAnswerer:
                                  vectors[i]))
         scored.sort(key=lambda s: -s.score)
         return scored
+
+    def _reading_bonus(self, asked: QuestionFrame, text: str) -> float:
+        """What the question's reading adds to a sentence's score: the answer type it asks for is there (a
+        phrase `short_answer` finds), the question's verb is (with its particle: "agree to", not "agreed
+        that"), and the tense agrees (a "will" question and a sentence about what will happen)."""
+        bonus = 0.0
+        if asked.kind is not None and asked.kind != "action" and short_answer(asked, text) is not None:
+            bonus += self.weights.type
+        if self._has_predicate(asked, text):
+            bonus += self.weights.predicate
+        if asked.future and _FUTURE.search(text):
+            bonus += self.weights.tense
+        return bonus
+
+    @staticmethod
+    def _has_predicate(asked: QuestionFrame, text: str) -> bool:
+        """The sentence has the question's verb in any form, followed by its particle within three words."""
+        stem = lexical_tokens(asked.verb) if asked.verb else []
+        if not stem:
+            return False
+        particle = rf"(?:\s+\w+){{0,3}}\s+{asked.particle}\b" if asked.particle else ""
+        return re.search(rf"\b{re.escape(stem[0])}\w*{particle}", text.lower()) is not None
 
     def _sentence_vectors(self, candidates: list[Candidate]) -> "np.ndarray":
         """Vectors for sentences the store has none for: embedded with their previous sentence, cached."""
@@ -200,34 +278,77 @@ class ExtractiveAnswerer:
 
     # -- selection and composition -------------------------------------------------------------
 
-    def _select(self, scored: list[Scored]) -> list[Scored]:
+    def _select(self, question: str, scored: list[Scored]) -> list[Scored]:
+        """The best sentence, then each next one that is nearly as good (`keep_ratio`) and adds an answer
+        element the answer lacks: a word of the question not matched yet (a name may be matched by the
+        sentence's context), or, for "what did X agree to" questions, another sentence with that predicate
+        (another thing agreed). Stops when the question is covered and no predicate sentence is left."""
+        asked = frame(question)
         best = scored[0].score
+        wanted = set(lexical_tokens(" ".join(content_words(question))))
+
+        def matched(s: Scored) -> set[str]:
+            c = s.candidate
+            return wanted & (set(lexical_tokens(c.text)) | set(lexical_tokens(" ".join(names(c.context)))))
+
         chosen: list[Scored] = [scored[0]]
+        covered = matched(scored[0])
         total = len(words(scored[0].candidate.text))
         for s in scored[1:]:
             if len(chosen) >= self.max_sentences:
                 break
             n = len(words(s.candidate.text))
-            strong = s.score >= 0.85 * best and s.support >= self.threshold
-            # Below min_words, a sentence nearly as supported as the bar for answering at all may fill in.
-            filler = total < self.min_words and s.score >= 0.7 * best and s.support >= FILLER_SUPPORT * self.threshold
-            if not (strong or filler) or total + n > self.max_words or _near_duplicate(s, chosen):
+            if s.score < self.keep_ratio * best or s.support < self.threshold or total + n > self.max_words:
+                continue
+            adds = matched(s) - covered
+            text = s.candidate.text
+            element = (asked.kind == "action" and self._has_predicate(asked, text)) or (
+                asked.future and _FUTURE.search(text) is not None  # what will happen, when nothing chosen says it
+                and not any(_FUTURE.search(c.candidate.text) for c in chosen)) or (
+                asked.kind in TYPED_GATE and short_answer(asked, text) is not None  # the number asked for
+                and not any(short_answer(asked, c.candidate.text) for c in chosen))
+            if not (adds or element) or _near_duplicate(s, chosen):
                 continue
             chosen.append(s)
+            covered |= adds
             total += n
         return chosen
 
-    def _compose(self, question: str, hits: Sequence[Hit], chosen: list[Scored]) -> Answer:
+    def _compose(self, question: str, hits: Sequence[Hit], chosen: list[Scored], asked: QuestionFrame) -> Answer:
+        """The chosen sentences in reading order (articles by their best sentence, sentences in article order),
+        each cited, led by the short answer when the question asks for a name, date, place or number, with
+        bracketed referents after quoted pronouns."""
         order: dict[str, float] = {}
         for s in chosen:
             aid = s.candidate.hit.chunk.article_id
             order[aid] = max(order.get(aid, -1e9), s.score)
         reading = sorted(chosen, key=lambda s: (-order[s.candidate.hit.chunk.article_id], s.candidate.start))
         citations = [_citation(n, s.candidate) for n, s in enumerate(reading, start=1)]
-        text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
-        return Answer(question=question, text=text, citations=citations, hits=list(hits), mode=self.name)
+        by_candidate = {id(s.candidate): c for s, c in zip(reading, citations)}
+        short, best = None, 0.0
+        for s in chosen:  # the phrase that fits best, from a sentence the more relevant the better
+            span = short_answer(asked, s.candidate.text)
+            if span is not None and span[2] * s.score / chosen[0].score > best:
+                c = by_candidate[id(s.candidate)]
+                short = ShortAnswer(c.n, c.article_id, c.quote[span[0]:span[1]], c.start + span[0], c.start + span[1],
+                                    asked.kind or "")
+                best = span[2] * s.score / chosen[0].score
+        pieces, found = [], []
+        for s, c in zip(reading, citations):
+            added = referent(c.quote, list(s.candidate.before), s.candidate.hit.chunk.title)
+            quote = c.quote
+            if added is not None:
+                found.append(Referent(c.n, added[0], added[1]))
+                quote = f"{quote[:added[0]]} [{added[1]}]{quote[added[0]:]}"
+            pieces.append(f"{quote} [{c.n}]")
+        text = " ".join(pieces)
+        if short is not None:
+            text = f"**{short.text}** [{short.n}]\n\n{text}"
+        return Answer(question=question, text=text, citations=citations, hits=list(hits), mode=self.name,
+                      short_answer=short, referents=found)
 
-    def _abstain(self, question: str, hits: Sequence[Hit], scored: list[Scored]) -> Answer:
+    def _abstain(self, question: str, hits: Sequence[Hit], scored: list[Scored], seen: Evidence | None = None
+                 ) -> Answer:
         closest: list[Scored] = []
         for s in scored:
             if len(closest) >= 3:
@@ -236,9 +357,21 @@ class ExtractiveAnswerer:
                 closest.append(s)
         citations = [_citation(n, s.candidate) for n, s in enumerate(closest, start=1)]
         text = abstention_text(question, bool(hits))
-        support = f"{scored[0].support:.2f}" if scored else "none"
+        if seen is not None and self.abstention is not None:
+            note = (f"none of the best sentences gives a {asked_kind(question)}; " if not seen.typed else "") + (
+                    f"the articles answer this with probability {self.abstention.probability(seen):.2f}, below "
+                    f"{self.abstention.bar:.2f} (best support {seen.support:.2f}, question names found "
+                    f"{seen.names:.0%}, other words {seen.focus:.0%})")
+        else:
+            support = f"{scored[0].support:.2f}" if scored else "none"
+            note = f"best support {support} below threshold {self.threshold:.2f}"
         return Answer(question=question, text=text, citations=citations, abstained=True, hits=list(hits),
-                      mode=self.name, notes=[f"best support {support} below threshold {self.threshold:.2f}"])
+                      mode=self.name, notes=[note])
+
+
+def asked_kind(question: str) -> str:
+    return {"number": "number", "money": "sum", "percent": "percentage", "duration": "time span"}.get(
+        frame(question).kind or "", frame(question).kind or "answer")
 
 
 def answer_pieces(text: str) -> Iterator[str]:

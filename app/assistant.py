@@ -215,8 +215,9 @@ def build_assistant(
     retriever = Retriever(store, embedder, lexical, settings, copies=NearDuplicates.for_reading(settings))
     if answerer is None:
         extractive = {"embedder": embedder}
-        if settings.abstain_threshold is not None:
+        if settings.abstain_threshold is not None:  # a threshold of one's own: abstain on the support alone
             extractive["threshold"] = settings.abstain_threshold
+            extractive["abstention"] = None
         answerer = make_answerer("extractive", **extractive)
         if settings.llm != "extractive":
             import app.llm  # noqa: F401  (registers the LLM answerers)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from app.answering import DEFAULT_ABSTAIN_THRESHOLD, FILLER_SUPPORT, ExtractiveAnswerer, Scored, abstention_text
+from app.answering import DEFAULT_ABSTAIN_THRESHOLD, ExtractiveAnswerer, Scored, abstention_text
 from app.timeframe import DAY, describe_window, read_day
 from core.records import Answer, Citation, Hit, Timeline, TimelineEvent
 
@@ -70,6 +70,10 @@ class Request:
     topic: str
     since: date | None = None
 
+
+EVENT_SUPPORT = 0.9
+"""A sentence becomes an event when its support reaches this share of the answerer's abstain threshold:
+a timeline lists what the articles report on the topic, a little below the bar for answering with it."""
 
 def read_request(question: str, as_of: date, *, timeline: bool = False, since_last: date | None = None
                  ) -> Request | None:
@@ -156,7 +160,7 @@ def tell(assistant: "Assistant", request: Request, plan: "SearchPlan", k: int | 
     scored = scorer.score(topic, found.hits)
     if known:
         scored = [s for s in scored if not any(same_claim(s, old) for old in known)]
-    bar = FILLER_SUPPORT * threshold
+    bar = EVENT_SUPPORT * threshold
     events, undated = _events([s for s in scored if s.support >= bar])
     _add_copies(events, [s for s in scored if s.support < bar])
     answer = _answer(request, topic, events, found.hits, scorer, undated, len(known))

@@ -177,8 +177,9 @@ class NewsdeskUI:
 
             parts: dict[str, Any] = {"embedder": self.assistant.embedder}
             if mode == "extractive":
-                if self.settings.abstain_threshold is not None:
+                if self.settings.abstain_threshold is not None:  # as build_assistant: the support alone decides
                     parts["threshold"] = self.settings.abstain_threshold
+                    parts["abstention"] = None
             else:
                 parts["settings"] = self.settings
             try:
@@ -293,6 +294,7 @@ class NewsdeskUI:
     ) -> tuple[Any, Any, Any]:
         empty = answer.empty_store
         body = render.sources_body(answer.citations, turn, self.article_text, abstained=answer.abstained,
+                                   short=answer.short_answer,
                                    empty_store=empty)
         from app.assistant import describe_search
 
@@ -308,7 +310,8 @@ class NewsdeskUI:
             messages[-1] = _bot(render.timeline_html(answer.timeline, turn, answer.citations))
         else:
             messages[-1] = _bot(render.answer_html(answer.text, turn, answer.citations,
-                                                   abstained=answer.abstained and not empty))
+                                                   abstained=answer.abstained and not empty,
+                                                   referents=answer.referents))
         session.messages = messages
         session.trim()
         return list(session.messages), session.panel(), session

@@ -14,7 +14,7 @@ from html import escape
 from typing import Any
 
 from core.markers import LINK_MARKER
-from core.records import ArticleInfo, Citation, Timeline, also_reported
+from core.records import ArticleInfo, Citation, Referent, ShortAnswer, Timeline, also_reported
 from core.text import source_host
 from core.versions import ArticleVersion, SentenceDiff, VersionHistory
 from ingest.gate import UPLOAD_PREFIX
@@ -30,6 +30,7 @@ CHOICE_CHARS = 60
 
 _SAFE_URL = re.compile(r"^https?://[^\s\x00-\x1f\x7f\"'<>`\\]+$", re.IGNORECASE)
 _CODE = re.compile(r"`([^`\n]{1,200})`")
+_SHORT = re.compile(r"^\*\*([^*\n]{1,200})\*\*")
 _DOT = " \u00b7 "
 
 
@@ -76,9 +77,12 @@ def user_message_html(question: str) -> str:
 
 
 def answer_html(
-    text: str, turn: int, citations: Sequence[Citation] = (), *, abstained: bool = False, pending: bool = False
+    text: str, turn: int, citations: Sequence[Citation] = (), *, abstained: bool = False, pending: bool = False,
+    referents: Sequence[Referent] = (),
 ) -> str:
-    """An answer for the chat: escaped text whose [n] markers link to their source in the panel."""
+    """An answer for the chat: escaped text whose [n] markers link to their source in the panel; a leading
+    **short answer** in bold, and the referents the answerer added to quotes ("He [Chhay Sinharith]") in
+    their own style, so nobody takes them for the article's words."""
     titles = {c.n: c.title or c.article_id for c in citations}
 
     def marker(match: re.Match[str]) -> str:
@@ -88,6 +92,10 @@ def answer_html(
         return cite_link(turn, n, titles.get(n, ""))
 
     body = _CODE.sub(r"<code>\1</code>", LINK_MARKER.sub(marker, escape(text, quote=False)))
+    body = _SHORT.sub(r'<strong class="nd-short">\1</strong>', body, count=1)
+    for name in dict.fromkeys(escape(r.text, quote=False) for r in referents):
+        body = body.replace(f" [{name}]", f' <span class="nd-added" title="added: who the quote means, from the same '
+                                          f'article">[{name}]</span>')
     if pending:
         body += '<span class="nd-typing" aria-label="answering">\u2026</span>'
     if abstained:
@@ -131,9 +139,9 @@ def error_html(message: str) -> str:
 # -- sources panel -----------------------------------------------------------------------------
 
 
-def highlighted_paragraph(text: str, start: int, end: int) -> str:
+def highlighted_paragraph(text: str, start: int, end: int, strong: tuple[int, int] | None = None) -> str:
     """The paragraph of `text` (paragraphs are separated by a blank line) holding [start, end),
-    escaped, with that span wrapped in <mark>."""
+    escaped, with that span wrapped in <mark> (and `strong`, a span inside it, in <strong>: the short answer)."""
     start = max(0, min(start, len(text)))
     end = max(start, min(end, len(text)))
     cut = text.rfind("\n\n", 0, start)
@@ -148,34 +156,45 @@ def highlighted_paragraph(text: str, start: int, end: int) -> str:
             before = "\u2026" + before[-CONTEXT_CHARS:].split(" ", 1)[-1]
         if len(after) > CONTEXT_CHARS:
             after = after[:CONTEXT_CHARS].rsplit(" ", 1)[0] + "\u2026"
-    return f"{escape(before)}<mark>{escape(text[start:end])}</mark>{escape(after)}"
+    inner = escape(text[start:end])
+    if strong is not None and start <= strong[0] < strong[1] <= end:
+        phrase = escape(text[strong[0]:strong[1]])
+        inner = (escape(text[start:strong[0]]) + f'<strong class="nd-short">{phrase}</strong>'
+                 + escape(text[strong[1]:end]))
+    return f"{escape(before)}<mark>{inner}</mark>{escape(after)}"
 
 
-def cited_passage(citation: Citation, article_text: str | None) -> str:
-    """The cited sentence highlighted inside its paragraph; the quote alone when the article changed."""
+def cited_passage(citation: Citation, article_text: str | None, short: ShortAnswer | None = None) -> str:
+    """The cited sentence highlighted inside its paragraph (the short answer in it, when it is this
+    citation's, in bold); the quote alone when the article changed."""
     if article_text is not None:
         start, end = citation.start, citation.end
         if article_text[start:end] != citation.quote:
             found = article_text.find(citation.quote) if citation.quote else -1
             start, end = (found, found + len(citation.quote)) if found >= 0 else (-1, -1)
         if start >= 0:
-            return highlighted_paragraph(article_text, start, end)
+            strong = None
+            if short is not None and short.n == citation.n and article_text[short.start:short.end] == short.text:
+                strong = (short.start + start - citation.start, short.end + start - citation.start)
+            return highlighted_paragraph(article_text, start, end, strong)
     note = "the article has been deleted" if article_text is None else "the article has changed since"
     return f'<mark>{escape(citation.quote)}</mark> <span class="nd-muted">({note})</span>'
 
 
-def source_card(citation: Citation, turn: int, article_text: str | None) -> str:
+def source_card(citation: Citation, turn: int, article_text: str | None, *, short: ShortAnswer | None = None,
+                closest: bool = False) -> str:
+    """One source card; `closest`: a passage shown after a refusal, in a neutral style, not as evidence."""
     c = citation
     label = c.title or c.article_id
     title = link(c.url, label, css="nd-title") if safe_url(c.url) else f'<span class="nd-title">{escape(label)}</span>'
     meta = [escape(c.source) if c.source else "", escape(human_date(c.published))]
     where = link(c.url, _short_url(c.url), css="nd-url") if safe_url(c.url) else ""
     return (
-        f'<article class="nd-src" id="{source_anchor(turn, c.n)}">'
+        f'<article class="nd-src{" nd-closest" if closest else ""}" id="{source_anchor(turn, c.n)}">'
         f'<div class="nd-src-head"><span class="nd-n">{c.n}</span>{title}</div>'
         f'<div class="nd-meta">{_DOT.join(m for m in meta if m)}{_DOT + where if where else ""}</div>'
         + (f'<div class="nd-copies">{escape(also_reported(c.copies))}</div>' if c.copies else "")
-        + f'<p class="nd-para">{cited_passage(c, article_text)}</p>'
+        + f'<p class="nd-para">{cited_passage(c, article_text, short)}</p>'
         "</article>"
     )
 
@@ -200,7 +219,7 @@ class SourcesEntry:
 
 def sources_body(
     citations: Sequence[Citation], turn: int, article_text: Callable[[str], str | None], *, abstained: bool,
-    empty_store: bool = False,
+    empty_store: bool = False, short: ShortAnswer | None = None,
 ) -> str:
     """The cards for one answer (article texts are fetched once per article)."""
     if empty_store:
@@ -213,7 +232,7 @@ def sources_body(
     for c in citations:
         if c.article_id not in texts:
             texts[c.article_id] = article_text(c.article_id)
-        cards.append(source_card(c, turn, texts[c.article_id]))
+        cards.append(source_card(c, turn, texts[c.article_id], short=short, closest=abstained))
     lead = ('<p class="nd-abstain-note">The articles do not answer this. The closest passages were:</p>'
             if abstained else "")
     return lead + "".join(cards)

@@ -148,6 +148,30 @@ class Citation(ArticleMeta):
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """The answer in a phrase (a name, a date, a place, a number), an exact span of the sentence citation `n`
+    quotes: `article.text[start:end] == text`."""
+
+    n: int
+    article_id: str
+    text: str
+    start: int
+    end: int
+    kind: str
+    """What the question asked for: "person", "organisation", "place", "date", "number", "reason", ..."""
+
+
+@dataclass(frozen=True)
+class Referent:
+    """An editor's addition to a quote: what "he" or "both sides" stands for, from the same article. It is
+    shown in square brackets after `offset` characters of citation `n`'s quote, which itself stays exact."""
+
+    n: int
+    offset: int
+    text: str
+
+
+@dataclass(frozen=True)
 class Disagreement:
     """Copies of one story that state different numbers (or names) in the same sentence: each value with
     the citation that says it, so the answer shows both instead of picking one."""
@@ -237,6 +261,10 @@ class Answer:
     """Where copies of a cited story disagree (their sentences are among `citations`)."""
     timeline: Timeline | None = None
     """The answer as dated events (a timeline or "what's new since"); None for a plain answer."""
+    short_answer: ShortAnswer | None = None
+    """The answer in a phrase, for who / when / where / how many / which questions (None otherwise)."""
+    referents: list[Referent] = field(default_factory=list)
+    """Bracketed additions in `text` saying who a quoted pronoun stands for (each also in the text)."""
     changed: list[str] = field(default_factory=list)
     """Cited sentences an update of their article changed or removed, said with both versions
     (`app.version_notes`); also in `notes`."""

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     """The same decay for every question asked as of a given date (None: only for current-state questions).
     The three defaults are the values `python -m bench as-of` chose on RealTimeQA's calibration weeks."""
     abstain_threshold: float | None = None
+    """NEWSDESK_ABSTAIN_THRESHOLD: abstain when the best sentence's support is below this, and on nothing else
+    (None: the calibrated abstention model of `app.abstention` decides)."""
 
     llm: Literal["extractive", "openai", "ollama"] = "extractive"
     openai_base_url: str | None = None

@@ -32,8 +32,13 @@ def test_the_sample_question_gets_the_agreement_with_citations(sample_assistant)
     assert all(c.published and c.published.isoformat() == "2025-11-04" for c in answer.citations)
     # Every sentence ends with its citation marker, numbered in order of appearance.
     assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    # Each quote as the article has it, with an editor's bracket after a pronoun ("Both sides [...]").
+    added = {r.n: r for r in answer.referents}
     for c in answer.citations:
-        assert f"{c.quote} [{c.n}]" in answer.text
+        r = added.get(c.n)
+        shown = f"{c.quote[:r.offset]} [{r.text}]{c.quote[r.offset:]}" if r else c.quote
+        assert f"{shown} [{c.n}]" in answer.text
+    assert "Both sides [Cambodia and South Korea] agreed" in answer.text
     _assert_citations_exact(sample_assistant, answer)
 
 

@@ -117,8 +117,15 @@ def page(browser: Any, server: AppProcess, dialogs: list[str]) -> Iterator[Any]:
 
 def _ask(page: Any, question: str) -> Any:
     """Ask in the chat and wait for the complete answer; returns its sources-panel section."""
+    from playwright.sync_api import expect
+
     turns = page.locator("#nd-sources-box details.nd-turn").count()
-    page.fill("#nd-question textarea", question)
+    box = page.locator("#nd-question textarea")
+    # The previous question's submit empties the box; typing before it has would be wiped (an answer can
+    # arrive in 30 ms, before the box is cleared), and the app would then be asked an empty question.
+    expect(box).to_have_value("", timeout=ANSWER_TIMEOUT)
+    box.fill(question)
+    expect(box).to_have_value(question)
     page.click("#nd-send")
     section = page.locator(f"#nd-sources-box #turn-{turns}")
     section.wait_for(timeout=ANSWER_TIMEOUT)
@@ -366,7 +373,7 @@ def test_uploads_with_korean_names_are_each_kept_under_their_own_names(page: Any
 
 
 def test_sources_panel_scrolls_and_the_question_box_is_in_view(browser: Any, server: AppProcess) -> None:
-    """At 1366x900 after three answers every source card and timing line can be scrolled to; at 1280x720
+    """At 1366x900 after five answers every source card and timing line can be scrolled to; at 1280x720
     the question box is above the fold; screen readers get each answer's text, not its HTML."""
     from playwright.sync_api import expect
 
@@ -379,10 +386,14 @@ def test_sources_panel_scrolls_and_the_question_box_is_in_view(browser: Any, ser
     page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
     page.goto(server.url)
     page.wait_for_selector("#nd-question textarea", timeout=30_000)
-    for question in ("What did Korea agree to with Cambodia?", "Who leads Cambodia's committee against cyber fraud?",
-                     "What did Ambassador Park thank Cambodia for?"):
+    questions = ("What did Korea agree to with Cambodia?", "Who leads Cambodia's committee against cyber fraud?",
+                 "What did Ambassador Park thank Cambodia for?", "What did Japan and Cambodia agree to set up?",
+                 "What will South Korea do with the citizens Cambodia repatriated?")
+    for question in questions:  # short answers: enough of them to fill the panel
         _ask(page, question)
     box = page.locator("#nd-sources-box")
+    # Unfold the older answers' sources (all but the first, opened below by a click) so the panel overflows.
+    box.evaluate("e => e.querySelectorAll('details.nd-turn:not(#turn-0)').forEach(d => { d.open = true; })")
     sizes = box.evaluate("e => [e.scrollHeight, e.clientHeight, getComputedStyle(e).overflowY]")
     assert sizes[0] > sizes[1] and sizes[2] == "auto", sizes
     assert box.evaluate("e => e.getBoundingClientRect().bottom") <= 900
@@ -393,8 +404,8 @@ def test_sources_panel_scrolls_and_the_question_box_is_in_view(browser: Any, ser
     expect(page.locator("#turn-0 .nd-footer")).to_be_in_viewport()
     labels = page.locator("#nd-chat [aria-label*=\"'s message: \"]").evaluate_all(
         "nodes => nodes.map(n => n.getAttribute('aria-label'))")
-    assert len(labels) == 6 and not any("<" in label for label in labels), labels
-    assert any("Both sides agreed" in label and "[1]" in label for label in labels)
+    assert len(labels) == 2 * len(questions) and not any("<" in label for label in labels), labels
+    assert any("Both sides [Cambodia and South Korea] agreed" in label and "[1]" in label for label in labels)
     page.context.close()
 
 

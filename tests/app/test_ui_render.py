@@ -210,6 +210,29 @@ def test_abstention_and_empty_store_read_as_such():
     assert "Library" in Tags(render.chat_placeholder(0)).plain
 
 
+def test_after_a_refusal_the_closest_passages_are_not_styled_as_evidence():
+    evidence = Tags(render.sources_body([_citation(start=0, end=5)], 0, lambda _id: ARTICLE, abstained=False))
+    closest = Tags(render.sources_body([_citation(start=0, end=5)], 0, lambda _id: ARTICLE, abstained=True))
+    classes = lambda tags: [a.get("class") for t, a in tags.tags if t == "article"]  # noqa: E731
+    assert classes(evidence) == ["nd-src"] and classes(closest) == ["nd-src nd-closest"]
+    css = (ROOT / "app" / "static" / "newsdesk.css").read_text()
+    assert ".nd-closest .nd-para mark { background: transparent" in css
+
+
+def test_the_short_answer_is_bold_in_the_answer_and_in_its_sentence():
+    from core.records import Referent, ShortAnswer
+
+    start, end = _span("It ends here.")
+    c = _citation(1, start=start, end=end)
+    short = ShortAnswer(1, c.article_id, "ends", start + 3, start + 7, "action")
+    html = render.answer_html("**ends** [1]\n\nIt [the story] ends here. [1]", 0, [c],
+                              referents=[Referent(1, 2, "the story")])
+    assert '<strong class="nd-short">ends</strong>' in html
+    assert '<span class="nd-added"' in html and "[the story]</span>" in html
+    card = render.source_card(c, 0, ARTICLE, short=short)
+    assert '<mark>It <strong class="nd-short">ends</strong> here.</mark>' in card
+
+
 def test_sources_panel_opens_the_newest_answer():
     entries = [render.SourcesEntry(0, "first?", "<p>a</p>"), render.SourcesEntry(1, "second?", "<p>b</p>")]
     tags = Tags(render.sources_panel(entries))

@@ -104,6 +104,65 @@ def test_korea_agreement_answer(golden):
     assert any(is_gold(c.article_id, [SEED_NAME]) for c in answer.citations), answer.citations
 
 
+def test_korea_agreement_is_what_was_agreed_without_filler_and_says_who(golden):
+    assistant, run = golden
+    answer = run.answers["korea-agree"]
+    assert "spoke highly" not in answer.text, answer.text  # a sentence that adds nothing to what was agreed
+    assert "deepen cooperation" in answer.text and "task force" in answer.text, answer.text
+    assert "Both sides [Cambodia and South Korea] agreed" in answer.text, answer.text
+    for r in answer.referents:  # the bracket is an addition: the cited quote itself stays the article's words
+        c = next(c for c in answer.citations if c.n == r.n)
+        assert f"[{r.text}]" not in c.quote
+        assert assistant.store.article_text(c.article_id)[c.start:c.end] == c.quote
+
+
+def _ask(golden, question: str):
+    assistant, _ = golden
+    answer = assistant.ask(question)
+    assert not answer.abstained, (question, answer.text, answer.notes)
+    return assistant, answer
+
+
+def _short_is_exact(assistant, answer) -> str:
+    short = answer.short_answer
+    assert short is not None, answer.text
+    assert assistant.store.article_text(short.article_id)[short.start:short.end] == short.text
+    cited = next(c for c in answer.citations if c.n == short.n)
+    assert cited.start <= short.start < short.end <= cited.end  # inside the sentence it cites
+    assert answer.text.startswith(f"**{short.text}** [{short.n}]")
+    return short.text
+
+
+def test_who_is_answered_with_the_role_in_one_sentence(golden):
+    assistant, answer = _ask(golden, "Who is Chhay Sinharith?")
+    assert "Minister of State" in _short_is_exact(assistant, answer)
+    assert len(answer.citations) == 1 and len(answer.citations[0].quote.split()) < 45, answer.text
+
+
+def test_the_date_behind_the_outlet_prefix_is_the_short_answer(golden):
+    assistant, answer = _ask(golden, "When did Chhay Sinharith meet the South Korean ambassador?")
+    assert _short_is_exact(assistant, answer) == "November 3, 2025"
+
+
+def test_who_met_is_answered_with_the_name(golden):
+    assistant, answer = _ask(golden, "Who did Chhay Sinharith meet?")
+    assert _short_is_exact(assistant, answer) == "Park Jung-Wook"
+
+
+def test_what_korea_will_do_cites_the_future_action(golden):
+    _, answer = _ask(golden, "What will South Korea do with the citizens Cambodia repatriated?")
+    assert any("will continue to conduct in-depth investigations" in c.quote for c in answer.citations), answer.text
+    assert "He [Ambassador Park] stated" in answer.text, answer.text
+
+
+def test_answers_are_short(golden):
+    import statistics
+
+    _, run = golden
+    lengths = [sum(len(c.quote.split()) for c in a.citations) for a in run.answers.values() if not a.abstained]
+    assert statistics.median(lengths) < 45, lengths  # measured 31 words (was 41 with a 40-word minimum)
+
+
 def test_arrests_question_abstains(golden):
     _, run = golden
     answer = run.answers["arrests"]

@@ -1,0 +1,131 @@
+"""What a question asks for: its answer type, its focus, and the names it is about.
+
+The extractive answerer has no language model to read a question with, so it reads it by rule: the
+wh-word and the noun after "which"/"what" give the kind of answer expected ("Which country ..." wants a
+place, "Who ..." a person, "Why ..." a reason), the capitalised words are the names the answer must be
+about, and the other content words are the focus, the part a sentence has to match beyond the story's
+shared topic words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from core.text import STOPWORDS, words
+
+KINDS = ("person", "role", "organisation", "place", "date", "duration", "number", "money", "percent", "reason",
+         "purpose", "action", "title", "thing")
+"""The answer types a question can ask for; "thing" is any other noun phrase, None (no type) an open question."""
+
+_HEADS: dict[str, tuple[str, ...]] = {
+    "person": ("person", "man", "woman", "official", "minister", "leader", "president", "star", "celebrity",
+               "player", "actor", "actress", "singer", "ceo", "head", "chief", "ambassador", "senator", "judge",
+               "suspect", "ringleader", "commander", "candidate", "author", "member", "founder", "prime"),
+    "organisation": ("company", "companies", "automaker", "firm", "organisation", "organization", "agency",
+                     "group", "team", "school", "university", "college", "bank", "chain", "brand", "party",
+                     "service", "airline", "retailer", "network", "court", "ministry", "department", "body",
+                     "club", "union", "committee", "government", "authority", "authorities", "force"),
+    "place": ("country", "countries", "nation", "state", "states", "city", "cities", "town", "towns",
+              "province", "region", "continent", "island", "park", "place", "county", "border", "port",
+              "attraction", "capital", "district", "location"),
+    "title": ("show", "movie", "film", "book", "song", "album", "series", "game", "app", "award", "awards"),
+    "date": ("year", "date", "day", "month", "week", "time"),
+}
+_MONEY = re.compile(r"\bhow much (money|did .* (pay|cost|spend|lose|raise)|does .* cost|is .* worth)\b|"
+                    r"\b(sum|price|cost|amount|fine|damages)\b")
+
+
+@dataclass(frozen=True)
+class QuestionFrame:
+    """A question read by rule."""
+
+    kind: str | None
+    """One of `KINDS`, or None when the question does not say what kind of answer it wants."""
+    names: tuple[str, ...]
+    """Capitalised words and numbers of the question, lower-cased: what the answer must be about."""
+    focus: tuple[str, ...]
+    """The question's other content words: what it asks about them."""
+    future: bool = False
+    """The question asks what will happen ("What will Korea do ...")."""
+    head: str = ""
+    """The noun a "which"/"what" question names ("country" in "Which country ...")."""
+    verb: str = ""
+    """The question's main verb, lower-cased ("agree" in "What did Korea agree to with Cambodia?")."""
+    particle: str = ""
+    """The word right after that verb when it is "to", "on", "with", ... ("to" in "agree to")."""
+
+
+def _kind_of_head(head: str) -> str | None:
+    for kind, heads in _HEADS.items():
+        if head in heads:
+            return kind
+    return None
+
+
+def frame(question: str) -> QuestionFrame:
+    """Read `question`: its expected answer type, names, focus words and tense."""
+    q = " ".join(question.split())
+    low = q.lower()
+    tokens = re.findall(r"[\w'\u2019-]+", q)
+    capitalised = tuple(dict.fromkeys(t.lower() for i, t in enumerate(tokens) if (i > 0 and t[:1].isupper())
+                                      or any(c.isdigit() for c in t)))
+    content = [w for w in words(q) if w not in STOPWORDS and w not in capitalised and len(w) > 1]
+    head = ""
+    kind: str | None = None
+    which = re.search(r"\b(which|what)\s+(?!(?:is|was|are|were|did|does|do|will|would|can|could|should|has|have|had|"
+                      r"about|about|if|else|happened|happens)\b)(?:(?:two|three|\w+ly|new|major|popular|high-ranking|us|u\.s\.|"
+                      r"other|kind of|type of|sort of)\s+)*([a-z'\u2019-]+)", low)
+    if re.search(r"\bhow (many|much)\b|\bwhat (number|percentage|share|proportion)\b|"
+                 r"\bwhat(?: is|'s| was) the (number|percentage|share|proportion|figure|total)\b", low):
+        kind = "percent" if re.search(r"\b(percentage|percent|share|proportion)\b", low) else (
+            "money" if _MONEY.search(low) else "number")
+    elif re.search(r"\bhow (long|soon)\b|\bby when\b|\buntil when\b", low):
+        kind = "duration"
+    elif re.search(r"^\s*when\b|\bwhen (was|did|is|were|will|does|do)\b|\bwhat (year|date|day|month)\b", low):
+        kind = "date"
+    elif re.search(r"^\s*why\b|\bwhy (did|do|does|was|were|is|are|has|have|will)\b|\bfor what reason\b", low):
+        kind = "reason"
+    elif re.search(r"\bwhat for\b|\bwhat (is|was) the (purpose|aim|goal)\b|\bin order to\b", low):
+        kind = "purpose"
+    elif re.search(r"^\s*(?i:who)\s+(?i:is|was|are|were)\s+[A-Z]", q) or re.search(
+            r"\bwhat (position|post|role|title|job)\b", low):
+        kind = "role"  # "Who is Chhay Sinharith?": what he is, not another name
+    elif re.search(r"^\s*(who|whom)\b|\b(who|whom|whose)\b", low):
+        kind = "person"
+    elif re.search(r"^\s*where\b|\bwhere (is|was|did|do|does|were|are|will|in)\b|\bin what (country|city|state)\b",
+                   low):
+        kind = "place"
+    elif re.search(r"\bwhat (did|does|do|will|would|should|can|could)\b.*\b(do|agree|decide|announce|offer|urge|"
+                   r"recommend|ask|plan|promise|pledge|propose|say|tell)\w*\b", low) or re.search(
+                       r"\bdo what\b", low):
+        kind = "action"
+    elif which:
+        head = which.group(2)
+        kind = _kind_of_head(head) or "thing"
+    future = bool(re.search(r"\b(will|going to|plan(s|ned)? to|next)\b", low))
+    if which and not head:
+        head = which.group(2)
+    verb, particle = _verb(tokens)
+    return QuestionFrame(kind, capitalised, tuple(dict.fromkeys(content)), future, head, verb, particle)
+
+
+_AUXILIARIES = frozenset("did does do will would should can could has have had is are was were".split())
+_PARTICLES = frozenset("to on with about for into against".split())
+
+
+def _verb(tokens: list[str]) -> tuple[str, str]:
+    """The first lower-case content word after an auxiliary and its subject, and the particle after it."""
+    for i, t in enumerate(tokens):
+        if t.lower() not in _AUXILIARIES:
+            continue
+        for j in range(i + 1, len(tokens)):
+            w = tokens[j]
+            if w.lower() == "do":
+                return "", ""  # "What will Korea do with ...": no verb of its own to match
+            if w[:1].isupper() or w.lower() in STOPWORDS or w.lower() in ("the", "a", "an"):
+                continue
+            after = tokens[j + 1].lower() if j + 1 < len(tokens) else ""
+            return w.lower(), after if after in _PARTICLES else ""
+        break
+    return "", ""

@@ -1,0 +1,206 @@
+"""The answer in a phrase: the name, date, place or number in a sentence that a question asks for.
+
+Candidates are cut from the sentence by rule (capitalised runs of words, quoted titles, dates, numbers
+with their unit, clauses after "because" or "to"); a candidate is dropped when the question already says
+it, and the rest are ranked by how well they fit the expected answer type and how near they stand to the
+words the sentence shares with the question. The phrase is an exact span of the sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from app.question import QuestionFrame
+from core.text import STOPWORDS, words
+
+_MONTH = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|" \
+         r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+_WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_SMALL = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|" \
+         r"sixty|hundred|dozens?|hundreds|thousands|a few|several)"
+_NUM = rf"(?:\d[\d,.]*|{_SMALL})(?:\s+(?:million|billion|trillion|thousand|hundred))?"
+_UNIT = r"(?:days?|weeks?|months?|years?|hours?|minutes?)"
+PATTERNS: dict[str, re.Pattern[str]] = {
+    "date": re.compile(
+        rf"\b(?:(?:on|by|since|from|until)\s+)?(?:{_WEEKDAY},?\s+)?{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
+        rf"|\b\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?|\b{_MONTH}\s+\d{{4}}|\b(?:in\s+)?(?:19|20)\d\d\b|\b{_WEEKDAY}\b"
+        rf"|\b(?:next|last|this)\s+(?:week|month|year|{_WEEKDAY})\b", re.IGNORECASE),
+    "duration": re.compile(
+        rf"\b(?:(?:within|in|for|after|over|up to|by|until|at least|about|around|nearly)\s+)?(?:the\s+)?"
+        rf"(?:next\s+|coming\s+|past\s+)?{_NUM}\s+{_UNIT}\b"
+        rf"|\b(?:next|this|by the end of(?: the)?)\s+(?:week|month|year)\b"
+        rf"|\b(?:by|until|before)\s+(?:the end of\s+)?(?:{_MONTH}(?:\s+\d{{1,2}})?(?:,?\s+\d{{4}})?|\d{{4}})",
+        re.IGNORECASE),
+    "percent": re.compile(rf"\b{_NUM}\s*(?:%|percent\b|per cent\b|percentage points?\b)", re.IGNORECASE),
+    "money": re.compile(rf"(?:[$€£¥₩]|US\$)\s?{_NUM}|\b{_NUM}\s+(?:dollars|euros|pounds|yen|won|pesos|baht|riel|"
+                        rf"yuan|rupees)\b", re.IGNORECASE),
+    "number": re.compile(rf"(?:[$€£¥₩]\s?)?\b{_NUM}(?:\s*%)?(?:\s+(?!(?:of|and|to|in|the|a|on|at|for|by|per|as)\b)"
+                         rf"[a-z][\w-]*){{0,2}}", re.IGNORECASE),
+    "reason": re.compile(r"\bfor\s+(?:\w+ly\s+)?\w+ing\b[^,;.]{0,100}|\b(?:because(?: of)?|due to|owing to|"
+                         r"as a result of|in response to|amid|over concerns?"
+                         r" (?:about|over|that)|for fear (?:of|that)|citing|after|since)\s+[^,;.]{3,120}",
+                         re.IGNORECASE),
+    "purpose": re.compile(r"\b(?:in order to|so as to|aimed at|aiming to|designed to|intended to|to help|"
+                          r"in (?:a|an) (?:move|bid|effort|attempt|push|drive) to)\s+[a-z][^,;.]{3,120}",
+                          re.IGNORECASE),
+}
+_CAP_RUN = re.compile(r"(?:[\"\u201c][^\"\u201d]{2,60}[\"\u201d])|(?:(?:[A-Z][\w'\u2019.&-]*|\d+)(?:\s+(?:of|and|&|de|"
+                      r"the|for|on)\s+(?=[A-Z])|\s+(?=[A-Z0-9]))?)+")
+_ORG_WORDS = frozenset("""ministry police bank inc corp corporation group agency committee company association
+    university college court council commission office department force army navy party union bureau institute
+    foundation airlines airways motors news times post network club fund organization organisation authority
+    government administration assembly parliament senate congress service services""".split())
+_PLACE_BEFORE = re.compile(r"\b(?:in|at|from|across|to|into|near|of|outside|throughout|inside)\s+(?:the\s+)?$",
+                           re.IGNORECASE)
+_PERSON_TITLES = frozenset("""mr mrs ms dr president minister ambassador prime senator governor king queen prince
+    general chairman ceo secretary judge director spokesperson spokesman spokeswoman chief star""".split())
+_MAX_WORDS = 14
+_MIN_FIT = {"person": 1.0, "role": 1.0}
+"""A "who" question is answered by a phrase that looks like a person (or a title), never by any capitalised
+word: "Malaysia" is no answer to "Who commands the task force?"."""
+_DATELINE = re.compile(r"^[A-Z][\w .,'\u2019-]{0,40}?\([A-Z][\w .&-]{1,40}\)\s*[-\u2013\u2014:]?\s*")
+_FUNCTION = frozenset("""across along amid among around behind beside beyond despite near onto toward towards
+    upon via within without were was are is been being had have has than like per since""".split())
+_TITLES = frozenset("""minister ambassador president prime secretary-general secretary director general chairman
+    governor spokesperson spokesman spokeswoman deputy vice chief mr mrs ms dr king queen prince senator judge
+    ceo""".split())
+
+
+@dataclass(frozen=True)
+class Phrase:
+    start: int
+    end: int
+    """Offsets in the sentence."""
+    score: float
+
+
+def _trim(text: str, a: int, b: int) -> tuple[int, int]:
+    """Offsets without surrounding spaces, punctuation or a leading article; at most `_MAX_WORDS` words."""
+    while a < b and text[a] in " \t\n,;:()\u2013\u2014-":
+        a += 1
+    while b > a and text[b - 1] in " \t\n,;:.()\u2013\u2014-":
+        b -= 1
+    lead = re.match(r"(?:the|a|an|on|in|at)\s+", text[a:b], re.IGNORECASE)
+    if lead and b - a > lead.end():
+        a += lead.end()
+    spans = list(re.finditer(r"\S+", text[a:b]))
+    if len(spans) > _MAX_WORDS:
+        b = a + spans[_MAX_WORDS - 1].end()
+    while True:  # no trailing function word ("five towns across"), no possessive ("Hun Manet's")
+        tail = re.search(r"(?:\s+(\w+)|['\u2019]s)$", text[a:b])
+        if tail and tail.group(1) is None:
+            b = a + tail.start()
+        elif tail and (tail.group(1).lower() in STOPWORDS or tail.group(1).lower() in _FUNCTION) and tail.start() > 0:
+            b = a + tail.start()
+        else:
+            return a, b
+
+
+def _entity_kind(sentence: str, a: int, b: int) -> set[str]:
+    """What a capitalised run looks like: a title (quoted), an organisation, a place, a person."""
+    span = sentence[a:b]
+    tokens = [t.lower().strip(".") for t in span.split()]
+    kinds = set()
+    if span[:1] in "\"\u201c":
+        kinds.add("title")
+    if any(t in _ORG_WORDS for t in tokens) or re.fullmatch(r"[A-Z]{2,6}", span):
+        kinds.add("organisation")
+    if _PLACE_BEFORE.search(sentence[max(0, a - 20):a]):
+        kinds.add("place")
+    before = sentence[max(0, a - 30):a].lower().split()
+    titled = before and before[-1].strip(".,") in _PERSON_TITLES
+    named = [t for t in tokens if t not in _TITLES]
+    plain = named and not any(_NATIONALITY.search(t) for t in named)
+    if "place" not in kinds and not any(t in _ORG_WORDS for t in tokens) and plain and (
+            len(named) >= 2 or titled or len(named) < len(tokens)):
+        kinds.add("person")
+    return kinds
+
+
+_NATIONALITY = re.compile(r"(?:ian|ean|ese|ish|can|ch|an)$")
+
+
+_FITS = {"person": {"person"}, "organisation": {"organisation"}, "place": {"place"}, "title": {"title"},
+         "thing": {"title", "organisation", "person", "place"}}
+
+
+def candidates(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, float]]:
+    """(start, end, type fit) of every phrase of `sentence` that could answer a question of `frame.kind`."""
+    kind = frame.kind
+    found: list[tuple[int, int, float]] = []
+    if kind in ("date", "duration", "number", "money", "percent", "reason", "purpose"):
+        order = {"money": ("money", "number"), "percent": ("percent", "number"), "duration": ("duration", "date"),
+                 "date": ("duration", "date") if frame.future else ("date", "duration"),
+                 "reason": ("reason", "purpose")}.get(kind, (kind,))
+        for rank, name in enumerate(order):
+            for m in PATTERNS[name].finditer(sentence):
+                found.append((m.start(), m.end(), 1.0 - 0.3 * rank))
+        return found
+    if kind == "role":  # the title in front of a name the question gives, or the apposition after it
+        for name in _question_names(frame, sentence):
+            a, b = name
+            before = re.search(r"((?:[A-Z][\w'\u2019-]*(?:(?:\s+(?:of|for|and|the|on))+\s+|\s+)?)+)(?:,\s*)?$",
+                               sentence[max(0, a - 160):a])
+            if before:
+                found.append((a - len(before.group(0)), a, 1.0))
+            after = re.match(r",\s+((?:the|a|an)\s+)?([^,;.]{3,100})", sentence[b:])
+            if after:
+                found.append((b + after.start(2), b + after.end(2), 0.9))
+        return found
+    if kind in ("person", "organisation", "place", "title", "thing"):
+        for m in _CAP_RUN.finditer(sentence):
+            a, b = m.start(), m.end()
+            while (first := re.match(r"([A-Z]\w*)\s+", sentence[a:b])) and first.group(1).lower() in STOPWORDS:
+                a += first.end()  # "Under Prime Minister ...", "The ...": a capital that only opens the sentence
+            if kind == "person":  # "Prime Minister Hun Manet": the name, without the title before it
+                lead = re.match(r"(?:(?:" + "|".join(_TITLES) + r")\.?\s+)+", sentence[a:b], re.IGNORECASE)
+                if lead and lead.end() < b - a:
+                    a += lead.end()
+            if a == 0 and " " not in m.group(0).strip() and m.group(0).strip().lower() in STOPWORDS:
+                continue
+            kinds = _entity_kind(sentence, a, b)
+            fit = 1.0 if kinds & _FITS[kind] else 0.4
+            found.append((a, b, fit))
+        if kind == "thing":
+            found.extend((m.start(), m.end(), 0.8) for m in PATTERNS["number"].finditer(sentence))
+    return found
+
+
+def _question_names(frame: QuestionFrame, sentence: str) -> list[tuple[int, int]]:
+    """Where the run of the question's names stands in the sentence ("Chhay Sinharith")."""
+    found = []
+    for m in re.finditer(r"[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*)*", sentence):
+        tokens = [t.lower() for t in m.group(0).split()]
+        if tokens and all(t in frame.names for t in tokens):
+            found.append((m.start(), m.end()))
+    return found
+
+
+def short_answer(frame: QuestionFrame, sentence: str) -> tuple[int, int, float] | None:
+    """The span of `sentence` that answers a question read as `frame` with how well it fits (about 0–1.3),
+    or None when no phrase fits its kind."""
+    if frame.kind not in ("person", "role", "organisation", "place", "title", "thing", "date", "duration", "number",
+                          "money", "percent", "reason", "purpose"):
+        return None
+    asked = set(frame.names) | set(frame.focus)
+    dateline = _DATELINE.match(sentence)
+    opening = dateline.end() if dateline else 0
+    low = sentence.lower()
+    anchors = [m.start() for w in asked if len(w) > 2 for m in re.finditer(rf"\b{re.escape(w)}", low)]
+    best: Phrase | None = None
+    for a, b, fit in candidates(frame, sentence):
+        if fit < _MIN_FIT.get(frame.kind or "", 0.0):
+            continue
+        a, b = _trim(sentence, a, b)
+        if a < opening:
+            continue  # "Paris (CNN) –": where and by whom it was filed, not what it says
+        phrase = words(sentence[a:b])
+        new = [w for w in phrase if w not in asked and w not in STOPWORDS]
+        if b <= a or not new or (frame.kind == "role" and not any(t in _TITLES or t in _ORG_WORDS for t in phrase)):
+            continue  # the question already says it (a role names a title or a body)
+        distance = min((abs(x - a) for x in anchors), default=len(sentence)) / max(len(sentence), 1)
+        score = fit + 0.3 * len(new) / len(phrase) - 0.5 * distance
+        if best is None or score > best.score:
+            best = Phrase(a, b, score)
+    return (best.start, best.end, best.score) if best else None

@@ -1,0 +1,322 @@
+"""`python -m evaluation.answers`: the answer stage measured on its own, calibrated on one half, reported on the other.
+
+Retrieval runs once per question (as of the day it was asked, as `python -m evaluation` does) and its hits
+are kept: the top `top_k` as retrieved ("gold present") and the top `top_k` once the gold articles' hits
+are removed ("the articles do not say", the hard case: the distractors were retrieved for the same
+question). The answerer then answers both, and the figures the answer stage is judged on are computed
+for each half of the questions:
+
+- answer contains gold (the normalised gold answer in the answer text, or the golden set's expected facts),
+  and the same for the short answer alone;
+- median answer length in words (quotes only: the bracketed referents and markers are not counted);
+- citations exact (`article.text[start:end] == quote`);
+- abstention: the share of answerable questions answered, the share of gold-removed (and the golden set's
+  unanswerable) cases abstained on, their mean (balanced accuracy), and false abstentions on answerable
+  questions; and the same balanced accuracy counting as "should abstain" only the gold-removed cases whose
+  remaining hits do not hold the gold answer ("answer-free negatives": on realtimeqa-dev most distractors
+  report the same event, and answering from them is right).
+
+The halves are fixed by a hash of each question's id (`halves`): "A" is where thresholds and weights are
+chosen (`python -m evaluation.answers --calibrate`), "B" is where they are reported. A follow-up goes with
+the question it continues.
+
+    python -m evaluation.answers [--benchmark DIR]... [--no-golden] [--store DIR] [--cache FILE] [--calibrate]
+        [--json FILE]
+
+`--cache FILE` keeps the retrieved hits between runs (a pickle; delete it after changing retrieval).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import pickle
+import statistics
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.text import words
+from evaluation import metrics
+from evaluation.calibrate import DataSet, datasets
+from evaluation.runner import Question, answer_all, eval_settings, ingest, load_questions
+
+if TYPE_CHECKING:
+    from core.records import Answer, Hit
+    from vectorstore.embedding import Embedder
+
+logger = logging.getLogger(__name__)
+
+HALVES = ("A", "B")
+
+
+def halves(question_ids: Sequence[str]) -> dict[str, str]:
+    """"A" (calibration) or "B" (report) for each question id: ids sorted by their sha1 and dealt out in
+    turn, so the halves are even and the same on every machine for the same set of questions."""
+    ranked = sorted(dict.fromkeys(question_ids), key=lambda i: hashlib.sha1(i.encode("utf-8")).hexdigest())
+    return {qid: HALVES[n % 2] for n, qid in enumerate(ranked)}
+
+
+@dataclass
+class Case:
+    """One question with what retrieval gave the answerer, kept so the answer stage can be rerun alone."""
+
+    dataset: str
+    question: Question
+    query: str
+    """What the answerer is given: the standalone question without its time phrase (`SearchPlan.query`)."""
+    present: list["Hit"]
+    removed: list["Hit"]
+    gold_in_top: bool
+    texts: dict[str, str] = field(default_factory=dict)
+    """Article texts of every hit, to check citation spans."""
+    part: str = ""
+
+    @property
+    def answerable(self) -> bool:
+        return not self.question.unanswerable
+
+    @property
+    def removed_still_answers(self) -> bool:
+        """The hits left after removing the gold articles still hold the gold answer (another outlet's
+        report of the same event): answering from them is right, so this case is no "should abstain"."""
+        q = self.question
+        text = "\n".join(h.chunk.text for h in self.removed)
+        if q.answer:
+            return metrics.contains_answer(text, q.answer)
+        return bool(q.expected_facts) and all(metrics.fact_present(text, f) for f in q.expected_facts)
+
+
+def collect(dataset: DataSet, store_dir: Path, embedder: "Embedder") -> list[Case]:
+    """Ingest a data set and retrieve for each of its questions as `python -m evaluation` does."""
+    from app.assistant import build_assistant, search_plan
+    from vectorstore.store import ArticleStore
+
+    settings = eval_settings(store_dir, dataset.articles)
+    store = ArticleStore(settings)
+    ingest(settings, embedder, dataset.articles, store=store)
+    assistant = build_assistant(settings, store=store, embedder=embedder)
+    questions = load_questions(dataset.questions)
+    standalone = answer_all(assistant, questions, k=settings.top_k, warmup=False, as_of=True)
+    roots = halves([q.follow_up_of or q.id for q in questions])
+    parts = {q.id: roots[q.follow_up_of or q.id] for q in questions}
+    top_k = settings.top_k
+    cases = []
+    for q in questions:
+        plan = search_plan(standalone[q.id].standalone_question, None, q.asked, settings)
+        hits = assistant.retriever.search(plan.query, k=top_k * 3, filters=plan.filters, recency=plan.recency).hits
+        present = hits[:top_k]
+        removed = [h for h in hits if not metrics.is_gold(h.chunk.article_id, q.gold)][:top_k] if q.gold else []
+        texts = {h.chunk.article_id: assistant.store.article_text(h.chunk.article_id) or "" for h in hits}
+        cases.append(Case(dataset.name, q, plan.query, present, removed,
+                          any(metrics.is_gold(h.chunk.article_id, q.gold) for h in present), texts, parts[q.id]))
+    return cases
+
+
+def load_cases(datasets: Sequence[DataSet], store_dir: Path | None, cache: Path | None,
+               embedder_factory: Callable[[], "Embedder"]) -> list[Case]:
+    names = [d.name for d in datasets]
+    if cache is not None and cache.is_file():
+        saved = pickle.loads(cache.read_bytes())
+        if saved.get("datasets") == names:
+            return saved["cases"]
+        logger.info("%s holds other data sets (%s); retrieving again", cache, saved.get("datasets"))
+    embedder = embedder_factory()
+    cases: list[Case] = []
+    with tempfile.TemporaryDirectory(prefix="newsdesk-answers-") as scratch:
+        for dataset in datasets:
+            cases.extend(collect(dataset, store_dir or Path(scratch), embedder))
+    if cache is not None:
+        cache.write_bytes(pickle.dumps({"datasets": names, "cases": cases}))
+    return cases
+
+
+# -- scoring an answerer ----------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What the answerer did with one case."""
+
+    case: Case
+    answer: "Answer"
+    removed: "Answer | None"
+
+    @property
+    def contains(self) -> bool | None:
+        q = self.case.question
+        if not self.case.answerable:
+            return None
+        if q.answer:
+            return not self.answer.abstained and metrics.contains_answer(self.answer.text, q.answer)
+        if q.expected_facts:
+            return not self.answer.abstained and (metrics.fact_coverage(self.answer.text, q.expected_facts) or 0) \
+                >= 1.0
+        return None
+
+    @property
+    def short_contains(self) -> bool | None:
+        q = self.case.question
+        short = self.answer.short_answer
+        if not self.case.answerable or self.answer.abstained:
+            return False if self.case.answerable and (q.answer or q.expected_facts) else None
+        text = short.text if short is not None else ""
+        if q.answer:
+            return bool(text) and metrics.contains_answer(text, q.answer)
+        if q.expected_facts:
+            return bool(text) and any(metrics.fact_present(text, f) for f in q.expected_facts)
+        return None
+
+    @property
+    def length(self) -> int | None:
+        if self.answer.abstained:
+            return None
+        return sum(len(words(c.quote)) for c in self.answer.citations)
+
+    def exact(self) -> tuple[int, int]:
+        cites = [] if self.answer.abstained else self.answer.citations
+        good = sum(self.case.texts.get(c.article_id, "")[c.start:c.end] == c.quote for c in cites)
+        short = self.answer.short_answer
+        if short is not None and not self.answer.abstained:
+            cites = [*cites, short]
+            good += self.case.texts.get(short.article_id, "")[short.start:short.end] == short.text
+        return good, len(cites)
+
+
+def run(answerer: Any, cases: Sequence[Case]) -> list[Outcome]:
+    out = []
+    for case in cases:
+        answer = answerer.answer(case.query, case.present)
+        removed = answerer.answer(case.query, case.removed) if case.removed else None
+        out.append(Outcome(case, answer, removed))
+    return out
+
+
+def _rate(values: Sequence[bool | None]) -> float | None:
+    kept = [float(v) for v in values if v is not None]
+    return sum(kept) / len(kept) if kept else None
+
+
+def summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """The answer stage's figures over some outcomes (one data set, one half)."""
+    answerable = [o for o in outcomes if o.case.answerable]
+    # Should answer: answerable with a gold article among the hits. Should abstain: gold removed, unanswerable.
+    should_answer = [not o.answer.abstained for o in answerable if o.case.gold_in_top]
+    should_abstain = [o.removed.abstained for o in outcomes if o.removed is not None] + \
+                     [o.answer.abstained for o in outcomes if not o.case.answerable]
+    clean = [o.removed.abstained for o in outcomes if o.removed is not None and not o.case.removed_still_answers] \
+        + [o.answer.abstained for o in outcomes if not o.case.answerable]
+    answered_rate, abstained_rate, clean_rate = _rate(should_answer), _rate(should_abstain), _rate(clean)
+    lengths = [o.length for o in outcomes if o.length is not None]
+    good, total = map(sum, zip(*(o.exact() for o in outcomes))) if outcomes else (0, 0)
+    return {
+        "questions": len(outcomes),
+        "contains_gold": _rate([o.contains for o in outcomes]),
+        "short_contains_gold": _rate([o.short_contains for o in outcomes]),
+        "short_given": _rate([o.answer.short_answer is not None for o in answerable if not o.answer.abstained]),
+        "median_words": statistics.median(lengths) if lengths else None,
+        "citations_exact": good / total if total else None,
+        "answered_answerable": answered_rate,
+        "abstained_not_answerable": abstained_rate,
+        "balanced_accuracy": metrics.mean([answered_rate, abstained_rate]),
+        "abstained_not_answerable_clean": clean_rate,
+        "balanced_accuracy_clean": metrics.mean([answered_rate, clean_rate]),
+        "not_answerable_clean": len(clean),
+        "false_abstentions": _rate([o.answer.abstained for o in answerable]),
+    }
+
+
+def report(outcomes: Sequence[Outcome]) -> dict[str, dict[str, Any]]:
+    """Figures per data set and half ("golden/A", "realtimeqa-dev/B", ...) and per half over all sets."""
+    groups: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        for key in (f"{o.case.dataset}/{o.case.part}", f"all/{o.case.part}", o.case.dataset):
+            groups.setdefault(key, []).append(o)
+    return {key: summary(group) for key, group in sorted(groups.items())}
+
+
+COLUMNS = [("contains_gold", "contains gold"), ("short_contains_gold", "short answer contains gold"),
+           ("short_given", "short answer given"), ("median_words", "median words"),
+           ("citations_exact", "citations exact"), ("balanced_accuracy", "abstention balanced accuracy"),
+           ("answered_answerable", "answered (gold present)"),
+           ("abstained_not_answerable", "abstained (gold removed / unanswerable)"),
+           ("false_abstentions", "false abstentions"),
+           ("balanced_accuracy_clean", "abstention balanced accuracy, answer-free negatives"),
+           ("abstained_not_answerable_clean", "abstained (the remaining hits lack the answer)"),
+           ("not_answerable_clean", "cases whose remaining hits lack the answer")]
+
+
+def table(figures: dict[str, dict[str, Any]]) -> str:
+    keys = list(figures)
+    lines = ["| figure | " + " | ".join(keys) + " |", "|---|" + "---:|" * len(keys)]
+    for name, label in COLUMNS:
+        cells = []
+        for key in keys:
+            value = figures[key][name]
+            cells.append("—" if value is None else (f"{value:g}" if name in ("median_words", "not_answerable_clean")
+                                                    else f"{value:.3f}"))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines.append("| questions | " + " | ".join(str(figures[k]["questions"]) for k in keys) + " |")
+    return "\n".join(lines)
+
+
+# -- command line ----------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m evaluation.answers", description="Measure the extractive "
+                                "answer stage on the golden set and benchmark data, per half (A: calibration, "
+                                "B: report).")
+    p.add_argument("--benchmark", action="append", default=[], type=Path, metavar="DIR",
+                   help="a folder with articles.jsonl and questions.jsonl (repeatable)")
+    p.add_argument("--no-golden", action="store_true", help="leave out the golden set of the sample corpus")
+    p.add_argument("--store", type=Path, metavar="DIR", help="keep the stores here (shared with python -m evaluation)")
+    p.add_argument("--cache", type=Path, metavar="FILE", help="keep the retrieved hits here between runs")
+    p.add_argument("--calibrate", action="store_true", help="choose the abstention model on half A and print it")
+    p.add_argument("--json", type=Path, metavar="FILE", help="write the figures as JSON")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from core.entrypoint import configure
+    from core.entrypoint import run as run_main
+
+    args = _parser().parse_args(argv)
+    configure(args.verbose)
+    return run_main(lambda: _main(args))
+
+
+def _main(args: argparse.Namespace) -> int:
+    from app.answering import ExtractiveAnswerer
+    from vectorstore.embedding import Embedder
+
+    embedder: list[Embedder] = []
+
+    def factory() -> Embedder:
+        if not embedder:
+            embedder.append(Embedder())
+        return embedder[0]
+
+    cases = load_cases(datasets(args), args.store, args.cache, factory)
+    answerer = ExtractiveAnswerer(factory())
+    if args.calibrate:
+        from evaluation.abstention import calibrate
+
+        print(calibrate(answerer, [c for c in cases if c.part == "A"]))
+    figures = report(run(answerer, cases))
+    print(table(figures))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    from evaluation.answers import main as module_main  # the cache pickles this module's classes, not __main__'s
+
+    sys.exit(module_main())

@@ -1,0 +1,90 @@
+"""Reading questions and sentences by rule: answer types, short-answer phrases, referents of quoted pronouns.
+
+The sentences are written for these tests (in the style of the sample corpus), not taken from a benchmark.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app.question import frame
+from app.referents import referent
+from app.short_answer import short_answer
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Who did the minister meet?", "person"),
+    ("Who is Chhay Sinharith?", "role"),
+    ("When did the two sides meet?", "date"),
+    ("How long do foreign workers have to leave?", "duration"),
+    ("How many towns lost power?", "number"),
+    ("How much money did victims lose?", "money"),
+    ("What percentage of adults disapprove?", "percent"),
+    ("Where did the leaders meet?", "place"),
+    ("Which country cut power to the border towns?", "place"),
+    ("Which company recalled its vehicles?", "organisation"),
+    ("Why did Thailand cut the power?", "reason"),
+    ("What did Korea agree to with Cambodia?", "action"),
+    ("Can fraud be eradicated in the short term?", None),
+])
+def test_the_kind_of_answer_a_question_asks_for(question, kind):
+    assert frame(question).kind == kind
+
+
+def test_a_question_names_its_verb_particle_and_tense():
+    f = frame("What did Korea agree to with Cambodia?")
+    assert (f.verb, f.particle, f.future) == ("agree", "to", False)
+    assert set(f.names) == {"korea", "cambodia"}
+    assert frame("What will South Korea do with the citizens Cambodia repatriated?").future
+    assert frame("What will South Korea do with the citizens?").verb == ""  # "do" matches any sentence
+
+
+def _short(question: str, sentence: str) -> str | None:
+    span = short_answer(frame(question), sentence)
+    return sentence[span[0]:span[1]] if span else None
+
+
+DATELINE = ("Southeast Asia Information Port News (www.example.com) \u2013 On November 3, 2025, the Minister of "
+            "the Interior, Sok Dara, met the visiting Japanese delegation in Phnom Penh.")
+
+
+@pytest.mark.parametrize("question, sentence, phrase", [
+    ("When did the minister meet the delegation?", DATELINE, "November 3, 2025"),
+    ("Who did the delegation meet?", DATELINE, "Sok Dara"),
+    ("Who is Sok Dara?", DATELINE, "Minister of the Interior"),
+    ("How many towns lost power?", "The utility cut power to five towns across the border on Monday.", "five towns"),
+    ("How long do workers have to leave?", "Workers will be given sixty days to leave the country.", "sixty days"),
+    ("By when must the operators shut down?", "All operators must shut down by the end of the year, officials said.",
+     "by the end of the year"),
+    ("Under whose leadership is the government acting?",
+     "Under Prime Minister Hun Manet's leadership, the government acted.", "Hun Manet"),
+    ("Why did the ambassador thank Cambodia?",
+     "The ambassador thanked Cambodia for returning citizens involved in fraud.",
+     "for returning citizens involved in fraud"),
+])
+def test_the_short_answer_is_the_phrase_asked_for(question, sentence, phrase):
+    assert _short(question, sentence) == phrase
+
+
+def test_no_short_answer_that_is_not_of_the_kind_asked_for():
+    # A place is no answer to "who", the dateline's outlet is no answer to anything, the question's own words neither.
+    assert _short("Who commands the task force?", "The leaders met in Kuala Lumpur, Malaysia, to set it up.") is None
+    assert _short("Which outlet reported the meeting?", "Paris (Example News) \u2013 The meeting ended early.") is None
+    assert _short("Who did Sok Dara meet?", "Sok Dara spoke at length.") is None
+
+
+def test_a_quoted_pronoun_gets_the_person_the_article_names_before_it():
+    before = ["Minister Sok Dara first thanked the delegation for its help.", "He said the talks went well."]
+    assert referent("He recalled that the leaders had met in May.", before) == (2, "Minister Sok Dara")
+
+
+def test_both_sides_are_the_two_parties_of_the_headline():
+    before = ["The Minister of State and Secretary-General, Sok Dara, met the ambassador."]
+    found = referent("Both sides agreed to deepen cooperation.", before, "Japan and Cambodia agree to set up a hotline")
+    assert found == (len("Both sides"), "Japan and Cambodia")
+
+
+def test_no_referent_when_the_sentence_before_is_about_something_else():
+    # The nearest sentence does not open with a person: "he" is left alone rather than guessed.
+    assert referent("He said more would follow.", ["The talks lasted two hours.", "Sok Dara spoke."][:1]) is None
+    assert referent("Both sides agreed.", [], "Talks on fraud end") is None
