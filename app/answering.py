@@ -163,16 +163,16 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
         asked = frame(question)
-        scored = self.score(question, hits)
+        scored = self.score(question, hits, asked)
         if not scored:
-            return self._abstain(question, hits, scored)
+            return self._abstain(question, hits, scored, asked)
         if self.abstention is not None:
             seen = evidence(asked, scored)
             if not self.abstention.answers(seen) or (asked.kind in TYPED_GATE and not seen.typed):
-                return self._abstain(question, hits, scored, seen)
+                return self._abstain(question, hits, scored, asked, seen)
         elif scored[0].support < self.threshold:
-            return self._abstain(question, hits, scored)
-        chosen = self._select(question, scored)
+            return self._abstain(question, hits, scored, asked)
+        chosen = self._select(question, scored, asked)
         return self._compose(question, hits, chosen, asked)
 
     # -- scoring -------------------------------------------------------------------------------
@@ -196,7 +196,7 @@ class ExtractiveAnswerer:
                 out.append(Candidate(hit, rank, quoted, b, text, context, before))
         return out
 
-    def score(self, question: str, hits: Sequence[Hit]) -> list[Scored]:
+    def score(self, question: str, hits: Sequence[Hit], asked: QuestionFrame | None = None) -> list[Scored]:
         """The candidate sentences with their ranking score and their support for the question, best first.
 
         A sentence's vector normally comes from the store: ingest pools it from the token embeddings of
@@ -213,7 +213,7 @@ class ExtractiveAnswerer:
         around = [set(lexical_tokens(" ".join(names(c.context)))) for c in candidates]
         q_tokens = _idf_weighted(_weighted_tokens(question), [o | a for o, a in zip(own, around)])
         kind = answer_type(question)
-        asked = frame(question)
+        asked = asked or frame(question)
         prior = [0.08 / math.sqrt(c.rank) + _type_bonus(kind, c.text)
                  + self.lead_weight * math.exp(-c.start / LEAD_CHARS) + self._reading_bonus(asked, c.text)
                  for c in candidates]
@@ -278,12 +278,11 @@ class ExtractiveAnswerer:
 
     # -- selection and composition -------------------------------------------------------------
 
-    def _select(self, question: str, scored: list[Scored]) -> list[Scored]:
+    def _select(self, question: str, scored: list[Scored], asked: QuestionFrame) -> list[Scored]:
         """The best sentence, then each next one that is nearly as good (`keep_ratio`) and adds an answer
         element the answer lacks: a word of the question not matched yet (a name may be matched by the
         sentence's context), or, for "what did X agree to" questions, another sentence with that predicate
         (another thing agreed). Stops when the question is covered and no predicate sentence is left."""
-        asked = frame(question)
         best = scored[0].score
         wanted = set(lexical_tokens(" ".join(content_words(question))))
 
@@ -328,11 +327,12 @@ class ExtractiveAnswerer:
         short, best = None, 0.0
         for s in chosen:  # the phrase that fits best, from a sentence the more relevant the better
             span = short_answer(asked, s.candidate.text)
-            if span is not None and span[2] * s.score / chosen[0].score > best:
+            fit = span[2] * s.score / chosen[0].score if span is not None else 0.0
+            if span is not None and fit > best:
                 c = by_candidate[id(s.candidate)]
                 short = ShortAnswer(c.n, c.article_id, c.quote[span[0]:span[1]], c.start + span[0], c.start + span[1],
                                     asked.kind or "")
-                best = span[2] * s.score / chosen[0].score
+                best = fit
         pieces, found = [], []
         for s, c in zip(reading, citations):
             added = referent(c.quote, list(s.candidate.before), s.candidate.hit.chunk.title)
@@ -347,8 +347,8 @@ class ExtractiveAnswerer:
         return Answer(question=question, text=text, citations=citations, hits=list(hits), mode=self.name,
                       short_answer=short, referents=found)
 
-    def _abstain(self, question: str, hits: Sequence[Hit], scored: list[Scored], seen: Evidence | None = None
-                 ) -> Answer:
+    def _abstain(self, question: str, hits: Sequence[Hit], scored: list[Scored], asked: QuestionFrame,
+                 seen: Evidence | None = None) -> Answer:
         closest: list[Scored] = []
         for s in scored:
             if len(closest) >= 3:
@@ -358,10 +358,13 @@ class ExtractiveAnswerer:
         citations = [_citation(n, s.candidate) for n, s in enumerate(closest, start=1)]
         text = abstention_text(question, bool(hits))
         if seen is not None and self.abstention is not None:
-            note = (f"none of the best sentences gives a {asked_kind(question)}; " if not seen.typed else "") + (
-                    f"the articles answer this with probability {self.abstention.probability(seen):.2f}, below "
-                    f"{self.abstention.bar:.2f} (best support {seen.support:.2f}, question names found "
-                    f"{seen.names:.0%}, other words {seen.focus:.0%})")
+            p, bar = self.abstention.probability(seen), self.abstention.bar
+            untyped = f"none of the best sentences gives a {_KIND_WORDS.get(asked.kind or '', asked.kind)}" \
+                if asked.kind in TYPED_GATE and not seen.typed else ""
+            model = (f"the articles answer this with probability {p:.2f}, {'below' if p < bar else 'above'} "
+                     f"{bar:.2f} (best support {seen.support:.2f}, question names found {seen.names:.0%}, other "
+                     f"words {seen.focus:.0%})")
+            note = f"{untyped}; {model}" if untyped else model
         else:
             support = f"{scored[0].support:.2f}" if scored else "none"
             note = f"best support {support} below threshold {self.threshold:.2f}"
@@ -369,9 +372,8 @@ class ExtractiveAnswerer:
                       mode=self.name, notes=[note])
 
 
-def asked_kind(question: str) -> str:
-    return {"number": "number", "money": "sum", "percent": "percentage", "duration": "time span"}.get(
-        frame(question).kind or "", frame(question).kind or "answer")
+_KIND_WORDS = {"money": "sum", "percent": "percentage", "duration": "time span"}
+"""How an abstention note names the kind of answer that was missing (others by their own name)."""
 
 
 def answer_pieces(text: str) -> Iterator[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from app.question import QuestionFrame
 from core.text import STOPWORDS, words
@@ -177,9 +178,11 @@ def _question_names(frame: QuestionFrame, sentence: str) -> list[tuple[int, int]
     return found
 
 
+@lru_cache(maxsize=4096)
 def short_answer(frame: QuestionFrame, sentence: str) -> tuple[int, int, float] | None:
     """The span of `sentence` that answers a question read as `frame` with how well it fits (about 0–1.3),
-    or None when no phrase fits its kind."""
+    or None when no phrase fits its kind. Memoised: scoring, selection, the abstention evidence and the
+    answer's composition each ask it of the same sentences."""
     if frame.kind not in ("person", "role", "organisation", "place", "title", "thing", "date", "duration", "number",
                           "money", "percent", "reason", "purpose"):
         return None

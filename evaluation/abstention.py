@@ -34,11 +34,9 @@ def examples(answerer: Any, cases: Sequence["Case"]) -> list[tuple[str, Evidence
                 continue
             if not positive and case.removed_still_answers:
                 continue  # another outlet's report still answers it: not a case for abstaining
-            scored = answerer.score(case.query, hits)
+            scored = answerer.score(case.query, hits, asked)
             if scored:
                 out.append((case.dataset, evidence(asked, scored), positive and case.answerable))
-            elif positive and not case.answerable:
-                continue
     return out
 
 

@@ -36,14 +36,14 @@ import pickle
 import statistics
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.text import words
 from evaluation import metrics
-from evaluation.calibrate import DataSet, datasets
+from evaluation.calibrate import DataSet, dataset_arguments, datasets
 from evaluation.runner import Question, answer_all, eval_settings, ingest, load_questions
 
 if TYPE_CHECKING:
@@ -119,14 +119,13 @@ def collect(dataset: DataSet, store_dir: Path, embedder: "Embedder") -> list[Cas
 
 
 def load_cases(datasets: Sequence[DataSet], store_dir: Path | None, cache: Path | None,
-               embedder_factory: Callable[[], "Embedder"]) -> list[Case]:
+               embedder: "Embedder") -> list[Case]:
     names = [d.name for d in datasets]
     if cache is not None and cache.is_file():
         saved = pickle.loads(cache.read_bytes())
         if saved.get("datasets") == names:
             return saved["cases"]
         logger.info("%s holds other data sets (%s); retrieving again", cache, saved.get("datasets"))
-    embedder = embedder_factory()
     cases: list[Case] = []
     with tempfile.TemporaryDirectory(prefix="newsdesk-answers-") as scratch:
         for dataset in datasets:
@@ -272,14 +271,10 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m evaluation.answers", description="Measure the extractive "
                                 "answer stage on the golden set and benchmark data, per half (A: calibration, "
                                 "B: report).")
-    p.add_argument("--benchmark", action="append", default=[], type=Path, metavar="DIR",
-                   help="a folder with articles.jsonl and questions.jsonl (repeatable)")
-    p.add_argument("--no-golden", action="store_true", help="leave out the golden set of the sample corpus")
-    p.add_argument("--store", type=Path, metavar="DIR", help="keep the stores here (shared with python -m evaluation)")
+    dataset_arguments(p)
     p.add_argument("--cache", type=Path, metavar="FILE", help="keep the retrieved hits here between runs")
     p.add_argument("--calibrate", action="store_true", help="choose the abstention model on half A and print it")
     p.add_argument("--json", type=Path, metavar="FILE", help="write the figures as JSON")
-    p.add_argument("-v", "--verbose", action="store_true")
     return p
 
 
@@ -296,15 +291,9 @@ def _main(args: argparse.Namespace) -> int:
     from app.answering import ExtractiveAnswerer
     from vectorstore.embedding import Embedder
 
-    embedder: list[Embedder] = []
-
-    def factory() -> Embedder:
-        if not embedder:
-            embedder.append(Embedder())
-        return embedder[0]
-
-    cases = load_cases(datasets(args), args.store, args.cache, factory)
-    answerer = ExtractiveAnswerer(factory())
+    embedder = Embedder()
+    cases = load_cases(datasets(args), args.store, args.cache, embedder)
+    answerer = ExtractiveAnswerer(embedder)
     if args.calibrate:
         from evaluation.abstention import calibrate
 

@@ -186,13 +186,18 @@ def case_summary(samples: Sequence[Sample]) -> str:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m evaluation.calibrate", description="Calibrate the extractive "
                                 "answerer's abstain threshold on the golden set and benchmark data.")
+    dataset_arguments(p)
+    p.add_argument("--json", type=Path, metavar="FILE", help="write the samples and the choice as JSON")
+    return p
+
+
+def dataset_arguments(p: argparse.ArgumentParser) -> None:
+    """The options naming what to measure on and where its stores are (read back by `datasets`)."""
     p.add_argument("--benchmark", action="append", default=[], type=Path, metavar="DIR",
                    help="a folder with articles.jsonl and questions.jsonl (repeatable)")
     p.add_argument("--no-golden", action="store_true", help="leave out the golden set of the sample corpus")
     p.add_argument("--store", type=Path, metavar="DIR", help="keep the stores here (shared with python -m evaluation)")
-    p.add_argument("--json", type=Path, metavar="FILE", help="write the samples and the choice as JSON")
     p.add_argument("-v", "--verbose", action="store_true")
-    return p
 
 
 def datasets(args: argparse.Namespace) -> list[DataSet]:
