@@ -58,8 +58,8 @@ _PERSON_TITLES = frozenset("""mr mrs ms dr president minister ambassador prime s
     general chairman ceo secretary judge director spokesperson spokesman spokeswoman chief star""".split())
 _MAX_WORDS = 14
 _MIN_FIT = {"person": 1.0, "role": 1.0}
-"""A "who" question is answered by a phrase that looks like a person (or a title), never by any capitalised
-word: "Malaysia" is no answer to "Who commands the task force?"."""
+"""A "who" question is answered by a phrase that looks like a person or a body (or, for "who is X", a title),
+never by any capitalised word: "Malaysia" is no answer to "Who commands the task force?"."""
 _DATELINE = re.compile(r"^[A-Z][\w .,'\u2019-]{0,40}?\([A-Z][\w .&-]{1,40}\)\s*[-\u2013\u2014:]?\s*")
 _FUNCTION = frozenset("""across along amid among around behind beside beyond despite near onto toward towards
     upon via within without were was are is been being had have has than like per since""".split())
@@ -122,8 +122,9 @@ def _entity_kind(sentence: str, a: int, b: int) -> set[str]:
 _NATIONALITY = re.compile(r"(?:ian|ean|ese|ish|can|ch|an)$")
 
 
-_FITS = {"person": {"person"}, "organisation": {"organisation"}, "place": {"place"}, "title": {"title"},
-         "thing": {"title", "organisation", "person", "place"}}
+# A "who" question is answered by a body as much as by a person: "Who raided the compound?" "Police ...".
+_FITS = {"person": {"person", "organisation"}, "organisation": {"organisation"}, "place": {"place"},
+         "title": {"title"}, "thing": {"title", "organisation", "person", "place"}}
 
 
 def candidates(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, float]]:

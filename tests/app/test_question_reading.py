@@ -88,3 +88,15 @@ def test_no_referent_when_the_sentence_before_is_about_something_else():
     # The nearest sentence does not open with a person: "he" is left alone rather than guessed.
     assert referent("He said more would follow.", ["The talks lasted two hours.", "Sok Dara spoke."][:1]) is None
     assert referent("Both sides agreed.", [], "Talks on fraud end") is None
+
+
+def test_a_body_answers_who():
+    # "Who raided ...?" is answered by the police as much as by a named officer.
+    assert _short("Who raided a scam compound?", "Police in province 3 raided a scam compound on Monday.") == "Police"
+
+
+def test_a_place_and_a_company_are_found_for_where_and_which_company():
+    assert _short("Where did the leaders meet?", "The leaders met during the summit in Kuala Lumpur last month.") \
+        == "Kuala Lumpur"
+    assert _short("Which company recalled the phones?", "Officials said Mekong Telecom Group recalled them.") \
+        == "Mekong Telecom Group"
