@@ -19,8 +19,10 @@ from core.records import (
     Citation,
     Copy,
     Disagreement,
+    Referent,
     SearchWindow,
     SentenceCheck,
+    ShortAnswer,
     Timeline,
     TimelineEvent,
     also_reported,
@@ -56,11 +58,21 @@ def answer_json(answer: Answer) -> dict[str, Any]:
                    "undated": answer.window.undated},
         "disagreements": [{"kind": d.kind, "values": [{"value": v, "citation": n} for v, n in d.values]}
                           for d in answer.disagreements],
+        "short_answer": _short_json(answer.short_answer),
+        "referents": [{"citation": r.n, "offset": r.offset, "text": r.text} for r in answer.referents],
         "notes": answer.notes,
         "timeline": timeline_json(answer.timeline),
         "changed": answer.changed,
         "timings_ms": {k: round(v * 1000, 1) for k, v in answer.timings.items()},
     }
+
+
+def _short_json(short: ShortAnswer | None) -> dict[str, Any] | None:
+    """The short answer with its span: `article.text[start:end] == text`, inside citation `citation`'s quote."""
+    if short is None:
+        return None
+    return {"text": short.text, "citation": short.n, "article_id": short.article_id, "start": short.start,
+            "end": short.end, "kind": short.kind}
 
 
 def timeline_json(timeline: Timeline | None) -> dict[str, Any] | None:
@@ -114,6 +126,9 @@ def answer_from_json(data: dict[str, Any]) -> Answer:
                 for c in data.get("verification") or []],
         window=_window(data.get("window") or {}),
         timeline=_timeline(data.get("timeline")),
+        short_answer=ShortAnswer(s["citation"], s["article_id"], s["text"], s["start"], s["end"], s.get("kind") or "")
+        if (s := data.get("short_answer")) else None,
+        referents=[Referent(r["citation"], r["offset"], r["text"]) for r in data.get("referents") or []],
         timings={k: v / 1000 for k, v in (data.get("timings_ms") or {}).items()},
     )
 

@@ -195,3 +195,16 @@ def _misses(run) -> list[tuple[str, float, str]]:
     return [(r.id, r.fact_coverage, r.answer[:160]) for r in run.results
             if r.fact_coverage is not None and r.fact_coverage < 1]
 
+
+
+def test_json_gives_the_short_answer_with_its_span_and_the_referents(golden):
+    from app.export import answer_from_json, answer_json
+
+    assistant, answer = _ask(golden, "When did Chhay Sinharith meet the South Korean ambassador?")
+    data = json.loads(json.dumps(answer_json(answer)))
+    short = data["short_answer"]
+    text = assistant.store.article_text(short["article_id"])
+    assert text[short["start"]:short["end"]] == short["text"] == "November 3, 2025"
+    assert answer_from_json(data).short_answer == answer.short_answer
+    agreed = answer_json(assistant.ask("What did Korea agree to with Cambodia?"))
+    assert {"citation": 1, "offset": len("Both sides"), "text": "Cambodia and South Korea"} in agreed["referents"]
