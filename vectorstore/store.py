@@ -438,8 +438,10 @@ class ArticleStore:
         for listener in self.change_listeners:
             try:  # the write is done: a follower that fails catches up on its next refresh
                 listener(changed, previous, token)
-            except Exception:
-                logger.warning("a follower of %s failed to apply a change", self.location, exc_info=True)
+            except Exception as e:  # said in one line (a full disk is no bug); the traceback is for -v
+                logger.warning("a follower of %s failed to apply a change (%s: %s); it catches up on its next "
+                               "refresh", self.location, type(e).__name__, e)
+                logger.debug("the follower's failure", exc_info=True)
 
     # -- reading -------------------------------------------------------------------------------
 

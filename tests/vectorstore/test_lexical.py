@@ -170,3 +170,26 @@ def test_lexical_index_in_chroma_server_mode(chroma_server, embedder, tmp_path):
     _ingest(ingestor, settings, story)
     replica.refresh(force=True)
     assert replica.search("zanzibar ferry", 3) and replica.builds == 1 and replica.articles_touched == 1
+
+
+def test_a_follower_that_fails_is_one_warning_line_and_the_write_stands(ingestor, settings, tmp_path, caplog):
+    """A full disk when the index commits: the articles are written, the warning says why in one line (the
+    CLI prints no traceback), and the index catches up on its next refresh."""
+    from ingest.pipeline import Ingestor
+    from vectorstore.lexical import LexicalIndex
+    from vectorstore.store import ArticleStore
+
+    store = ArticleStore(settings)
+    index = LexicalIndex.for_store(store)
+
+    def disk_full(*_args):
+        raise OSError(28, "No space left on device")
+
+    store.change_listeners.insert(0, disk_full)
+    with caplog.at_level(logging.WARNING, logger="vectorstore.store"):
+        report = _ingest(Ingestor(store, ingestor.embedder, ingestor.chunker), settings, SEED)
+    assert report.added == 1 and len(store.list_articles()) == 1
+    warned = [r for r in caplog.records if "failed to apply a change" in r.getMessage()]
+    assert len(warned) == 1 and "No space left on device" in warned[0].getMessage()
+    assert warned[0].exc_info is None
+    assert index.search("Sinharith", 3)
