@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from app.abstention import AbstentionModel, Evidence, evidence
 from app.question import QuestionFrame, frame
 from app.referents import referent
-from app.short_answer import short_answer
+from app.short_answer import short_answer, vote
 from core.errors import ConfigError
 from core.markers import MARKER
 from core.records import Answer, Citation, Hit, Referent, ShortAnswer, StoredChunk
@@ -84,6 +84,12 @@ _FUTURE = re.compile(r"\b(will|would|shall|plans? to|planned to|is going to|are 
                      re.IGNORECASE)
 
 KEEP_RATIO = 0.85
+VOTE_RATIO = 0.8
+"""The sentences that vote on the short answer: those scoring at least this share of the best one's ..."""
+VOTE_POOL = 10
+"""... and at most this many; each headline of theirs votes with the weight of its best sentence times
+`HEADLINE_VOTE`. Chosen on half A (docs/benchmarks.md, "Answers a journalist would write")."""
+HEADLINE_VOTE = 1.0
 """A sentence after the best is kept only when its score is at least this share of the best one's (and it
 adds a word of the question the answer lacks). Chosen on half A by `python -m evaluation.answers`."""
 
@@ -173,7 +179,34 @@ class ExtractiveAnswerer:
         elif scored[0].support < self.threshold:
             return self._abstain(question, hits, scored, asked)
         chosen = self._select(question, scored, asked)
-        return self._compose(question, hits, chosen, asked)
+        chosen, short = self._agreed(scored, chosen, asked)
+        return self._compose(question, hits, chosen, asked, short)
+
+    def _agreed(self, scored: list[Scored], chosen: list[Scored], asked: QuestionFrame
+                ) -> tuple[list[Scored], "tuple[Scored, int, int] | None"]:
+        """The short answer the best sentences and their headlines agree on (`vote`), as (sentence, start, end),
+        with the chosen sentences made to hold it: quoted from a chosen sentence that says it, or from the
+        sentence that says it best, which then takes the place of the last chosen one (or joins a lone one).
+        None, and the chosen sentences unchanged, for a question that asks for no phrase."""
+        if asked.kind in (None, "action", "reason", "purpose", "role"):
+            return chosen, None
+        best = scored[0].score
+        pool = [s for s in scored[:VOTE_POOL] if s.score >= VOTE_RATIO * best]
+        titles: dict[str, tuple[str, float]] = {}
+        for s in pool:
+            chunk = s.candidate.hit.chunk
+            if chunk.title and chunk.article_id not in titles:
+                titles[chunk.article_id] = (chunk.title, HEADLINE_VOTE * s.score / best)
+        agreed = vote(asked, [(s.candidate.text, s.score / best) for s in pool], list(titles.values()))
+        if agreed is None:
+            return chosen, None
+        for s in chosen:
+            i = next((i for i, p in enumerate(pool) if p is s), None)
+            if i is not None and i in agreed.spans:
+                return chosen, (s, *agreed.spans[i])
+        i, (a, b) = next(iter(agreed.spans.items()))
+        chosen = [pool[i], *chosen[:-1]] if len(chosen) > 1 else [pool[i], *chosen]
+        return chosen, (pool[i], a, b)
 
     # -- scoring -------------------------------------------------------------------------------
 
@@ -313,7 +346,8 @@ class ExtractiveAnswerer:
             total += n
         return chosen
 
-    def _compose(self, question: str, hits: Sequence[Hit], chosen: list[Scored], asked: QuestionFrame) -> Answer:
+    def _compose(self, question: str, hits: Sequence[Hit], chosen: list[Scored], asked: QuestionFrame,
+                 agreed: "tuple[Scored, int, int] | None" = None) -> Answer:
         """The chosen sentences in reading order (articles by their best sentence, sentences in article order),
         each cited, led by the short answer when the question asks for a name, date, place or number, with
         bracketed referents after quoted pronouns."""
@@ -325,7 +359,11 @@ class ExtractiveAnswerer:
         citations = [_citation(n, s.candidate) for n, s in enumerate(reading, start=1)]
         by_candidate = {id(s.candidate): c for s, c in zip(reading, citations)}
         short, best = None, 0.0
-        for s in chosen:  # the phrase that fits best, from a sentence the more relevant the better
+        if agreed is not None:
+            c = by_candidate[id(agreed[0].candidate)]
+            a, b = agreed[1], agreed[2]
+            short = ShortAnswer(c.n, c.article_id, c.quote[a:b], c.start + a, c.start + b, asked.kind or "")
+        for s in chosen if short is None else []:  # the best fit, from a sentence the more relevant the better
             span = short_answer(asked, s.candidate.text)
             fit = span[2] * s.score / chosen[0].score if span is not None else 0.0
             if span is not None and fit > best:

@@ -80,6 +80,11 @@ def frame(question: str) -> QuestionFrame:
                  r"\bwhat(?: is|'s| was) the (number|percentage|share|proportion|figure|total)\b", low):
         kind = "percent" if re.search(r"\b(percentage|percent|share|proportion)\b", low) else (
             "money" if _MONEY.search(low) else "number")
+        counted = re.search(r"\bhow many\s+([a-z'\u2019-]+)(?:\s+([a-z'\u2019-]+))?", low)
+        # What is counted: "How many hot dogs did ..." counts "dogs", "How many people died" "people".
+        head = "" if not counted or _STOP_HEAD.match(counted.group(1)) else counted.group(2) if (
+            counted.group(2) and not counted.group(1).endswith("s") and counted.group(2).endswith("s")
+            and not _STOP_HEAD.match(counted.group(2))) else counted.group(1)
     elif re.search(r"\bhow (long|soon)\b|\bby when\b|\buntil when\b", low):
         kind = "duration"
     elif re.search(r"^\s*when\b|\bwhen (was|did|is|were|will|does|do)\b|\bwhat (year|date|day|month)\b", low):
@@ -101,13 +106,45 @@ def frame(question: str) -> QuestionFrame:
                        r"\bdo what\b", low):
         kind = "action"
     elif which:
-        head = which.group(2)
-        kind = _kind_of_head(head) or "thing"
+        head = _head(low, which)
+        kind = _kind_of_head(head) or ("number" if head in _MEASURES else "thing")
+    elif re.search(r"\bwhat(?: is|'s| was| are| were) (?:the|its|their|his|her)\b", low):
+        what = re.search(r"\bwhat(?: is|'s| was| are| were) (?:the|its|their|his|her)\s+(?:[\w'\u2019-]+\s+){0,3}?"
+                         r"([a-z\u2019'-]+)\s+(?:of|for|in|on|at|that|to|behind|according|\?|$)", low + " ?")
+        head = what.group(1) if what else ""
+        kind = _kind_of_head(head) or ("number" if head in _MEASURES else "reason" if head in ("reason", "cause")
+                                       else "thing")
+    elif re.search(r"\bwhat (?:is|was|are|were) (?:it|they|this|that) called\b|\bwhat (?:is|was) (?:its|the) name\b",
+                   low):
+        kind = "title"
     future = bool(re.search(r"\b(will|going to|plan(s|ned)? to|next)\b", low))
-    if which and not head:
+    if which and not head and kind not in ("number", "money", "percent"):
         head = which.group(2)
     verb, particle = _verb(tokens)
     return QuestionFrame(kind, capitalised, tuple(dict.fromkeys(content)), future, head, verb, particle)
+
+
+_MEASURES = frozenset("""magnitude score rate age temperature speed height length weight size population
+    total toll""".split())
+"""Nouns a "what is the X" question asks a number for ("What was the magnitude of the quake?")."""
+_STOP_HEAD = re.compile(r"^(?:is|was|are|were|did|does|do|will|would|can|could|should|has|have|had|of|in|on|at|to|"
+                        r"for|from|with|by|that|who|which|recently|since|after|before|and|or)$")
+
+
+def _head(low: str, which: re.Match[str]) -> str:
+    """The noun a "which"/"what" phrase names: the last known head among its next few words ("Which
+    prestigious awards show" -> "show", "What NFL star" -> "star"), a possessive ("Which company's stock" ->
+    "company"), or else the first word after the modifiers."""
+    following = re.findall(r"[a-z0-9\u2019'.-]+", low[which.start(2):])[:5]
+    phrase: list[str] = []
+    for w in following:
+        if _STOP_HEAD.match(w):
+            break
+        phrase.append(w)
+        if re.search(r"['\u2019]s$", w):
+            return re.sub(r"['\u2019]s$", "", w)
+    known = [w for w in phrase if _kind_of_head(w) or w in _MEASURES]
+    return known[-1] if known else which.group(2)
 
 
 _AUXILIARIES = frozenset("did does do will would should can could has have had is are was were".split())

@@ -9,9 +9,11 @@ words the sentence shares with the question. The phrase is an exact span of the 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from app.places import is_place_name
 from app.question import QuestionFrame
 from core.text import STOPWORDS, words
 
@@ -60,7 +62,7 @@ _MAX_WORDS = 14
 _MIN_FIT = {"person": 1.0, "role": 1.0}
 """A "who" question is answered by a phrase that looks like a person or a body (or, for "who is X", a title),
 never by any capitalised word: "Malaysia" is no answer to "Who commands the task force?"."""
-_DATELINE = re.compile(r"^[A-Z][\w .,'\u2019-]{0,40}?\([A-Z][\w .&-]{1,40}\)\s*[-\u2013\u2014:]?\s*")
+_DATELINE = re.compile(r"^(?:[A-Z][\w .,'\u2019-]{0,40}?)?\([A-Z][\w .&-]{1,40}\)\s*[-\u2013\u2014:]?\s*")
 _FUNCTION = frozenset("""across along amid among around behind beside beyond despite near onto toward towards
     upon via within without were was are is been being had have has than like per since""".split())
 _TITLES = frozenset("""minister ambassador president prime secretary-general secretary director general chairman
@@ -107,7 +109,7 @@ def _entity_kind(sentence: str, a: int, b: int) -> set[str]:
         kinds.add("title")
     if any(t in _ORG_WORDS for t in tokens) or re.fullmatch(r"[A-Z]{2,6}", span):
         kinds.add("organisation")
-    if _PLACE_BEFORE.search(sentence[max(0, a - 20):a]):
+    if _PLACE_BEFORE.search(sentence[max(0, a - 20):a]) or is_place_name(span):
         kinds.add("place")
     before = sentence[max(0, a - 30):a].lower().split()
     titled = before and before[-1].strip(".,") in _PERSON_TITLES
@@ -119,6 +121,9 @@ def _entity_kind(sentence: str, a: int, b: int) -> set[str]:
     return kinds
 
 
+_CALENDAR = re.compile(r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|jan(?:uary)?|feb(?:ruary)?|march|april|may|june|"
+                       r"july|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|today|yesterday|"
+                       r"tonight")
 _NATIONALITY = re.compile(r"(?:ian|ean|ese|ish|can|ch|an)$")
 
 
@@ -151,22 +156,41 @@ def candidates(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, floa
                 found.append((b + after.start(2), b + after.end(2), 0.9))
         return found
     if kind in ("person", "organisation", "place", "title", "thing"):
-        for m in _CAP_RUN.finditer(sentence):
-            a, b = m.start(), m.end()
+        for a, b in _runs(sentence):
             while (first := re.match(r"([A-Z]\w*)\s+", sentence[a:b])) and first.group(1).lower() in STOPWORDS:
                 a += first.end()  # "Under Prime Minister ...", "The ...": a capital that only opens the sentence
             if kind == "person":  # "Prime Minister Hun Manet": the name, without the title before it
                 lead = re.match(r"(?:(?:" + "|".join(_TITLES) + r")\.?\s+)+", sentence[a:b], re.IGNORECASE)
                 if lead and lead.end() < b - a:
                     a += lead.end()
-            if a == 0 and " " not in m.group(0).strip() and m.group(0).strip().lower() in STOPWORDS:
+            if a == 0 and " " not in sentence[a:b].strip() and sentence[a:b].strip().lower() in STOPWORDS:
                 continue
+            tokens = sentence[a:b].lower().replace(".", "").split()
+            if not tokens or all(t.isdigit() or _CALENDAR.fullmatch(t) for t in tokens):
+                continue  # "Sunday", "July", "20": when or how many, not who or what
             kinds = _entity_kind(sentence, a, b)
             fit = 1.0 if kinds & _FITS[kind] else 0.4
+            if kind == "organisation" and fit < 1.0 and len(tokens) == 1 and a > 0 and not kinds & {"place"} \
+                    and not _NATIONALITY.search(tokens[0]):
+                fit = 0.7  # one capitalised word inside a sentence may well be a company ("Google's parent")
             found.append((a, b, fit))
         if kind == "thing":
             found.extend((m.start(), m.end(), 0.8) for m in PATTERNS["number"].finditer(sentence))
     return found
+
+
+def _runs(sentence: str) -> list[tuple[int, int]]:
+    """The capitalised runs of `sentence`; a run that ends in a country's possessive after other names is
+    two ("Ambassador Park Jung-Wook Cambodia's commitment": "Ambassador Park Jung-Wook", "Cambodia's")."""
+    out = []
+    for m in _CAP_RUN.finditer(sentence):
+        a, b = m.start(), m.end()
+        last = re.search(r"\s([A-Z][\w-]*)['\u2019]s\s*$", sentence[a:b])
+        if last and is_place_name(last.group(1)) and not is_place_name(sentence[a:a + last.end(1)].strip()):
+            out.append((a, a + last.start(1)))
+            a += last.start(1)
+        out.append((a, b))
+    return out
 
 
 def _question_names(frame: QuestionFrame, sentence: str) -> list[tuple[int, int]]:
@@ -180,19 +204,21 @@ def _question_names(frame: QuestionFrame, sentence: str) -> list[tuple[int, int]
 
 
 @lru_cache(maxsize=4096)
-def short_answer(frame: QuestionFrame, sentence: str) -> tuple[int, int, float] | None:
-    """The span of `sentence` that answers a question read as `frame` with how well it fits (about 0–1.3),
-    or None when no phrase fits its kind. Memoised: scoring, selection, the abstention evidence and the
-    answer's composition each ask it of the same sentences."""
+def phrases(frame: QuestionFrame, sentence: str) -> tuple[Phrase, ...]:
+    """Every span of `sentence` that could answer a question read as `frame`, best fit first, each with how
+    well it fits (about 0-1.3): its type, the share of its words the question does not say, its nearness to
+    the words the question shares with the sentence. Memoised: scoring, selection, the abstention evidence
+    and the answer's composition each ask it of the same sentences."""
     if frame.kind not in ("person", "role", "organisation", "place", "title", "thing", "date", "duration", "number",
                           "money", "percent", "reason", "purpose"):
-        return None
+        return ()
     asked = set(frame.names) | set(frame.focus)
     dateline = _DATELINE.match(sentence)
     opening = dateline.end() if dateline else 0
     low = sentence.lower()
     anchors = [m.start() for w in asked if len(w) > 2 for m in re.finditer(rf"\b{re.escape(w)}", low)]
-    best: Phrase | None = None
+    found: dict[tuple[int, int], Phrase] = {}
+    counted = frame.head.rstrip("s")[:6] if frame.kind in ("number", "money", "percent") and frame.head else ""
     for a, b, fit in candidates(frame, sentence):
         if fit < _MIN_FIT.get(frame.kind or "", 0.0):
             continue
@@ -205,6 +231,65 @@ def short_answer(frame: QuestionFrame, sentence: str) -> tuple[int, int, float] 
             continue  # the question already says it (a role names a title or a body)
         distance = min((abs(x - a) for x in anchors), default=len(sentence)) / max(len(sentence), 1)
         score = fit + 0.3 * len(new) / len(phrase) - 0.5 * distance
-        if best is None or score > best.score:
-            best = Phrase(a, b, score)
-    return (best.start, best.end, best.score) if best else None
+        if counted and any(w.startswith(counted) for w in phrase):
+            score += 0.5  # "63 hot dogs" for "How many hot dogs ...", not "10 minutes"
+        if (a, b) not in found or score > found[(a, b)].score:
+            found[(a, b)] = Phrase(a, b, score)
+    return tuple(sorted(found.values(), key=lambda p: -p.score))
+
+
+def short_answer(frame: QuestionFrame, sentence: str) -> tuple[int, int, float] | None:
+    """The span of `sentence` that best answers a question read as `frame` with how well it fits, or None when
+    no phrase fits its kind."""
+    found = phrases(frame, sentence)
+    return (found[0].start, found[0].end, found[0].score) if found else None
+
+
+def _key(sentence: str, p: Phrase) -> frozenset[str]:
+    return frozenset(w for w in words(sentence[p.start:p.end]) if w not in STOPWORDS)
+
+
+@dataclass(frozen=True)
+class Vote:
+    """The phrase the best sentences agree on and where it is said."""
+
+    votes: float
+    spans: dict[int, tuple[int, int]]
+    """Index in the sentences voted with -> (start, end) of the phrase in it, the index where it fits best
+    first."""
+
+
+VOTES_PER_SENTENCE = 3
+"""How many of a sentence's phrases it votes for (its best-fitting ones)."""
+NESTED_SHARE = 0.5
+"""The share of a shorter phrase's votes that a phrase holding it gets ("Avalanche" for "Colorado Avalanche")."""
+
+
+def vote(frame: QuestionFrame, sentences: Sequence[tuple[str, float]],
+         voters: Sequence[tuple[str, float]] = ()) -> Vote | None:
+    """The phrase that `sentences` and `voters` agree on, as said in `sentences`, or None.
+
+    Each sentence, weighted by its relevance (the second of each pair), votes for its `VOTES_PER_SENTENCE`
+    best-fitting phrases; the same words said again ("Succession" in four sentences of three articles) add
+    up, and a phrase also gets `NESTED_SHARE` of the votes of the shorter phrases it holds. `voters`
+    (headlines) vote too but are not quoted: the winner is a phrase of `sentences`. A redundancy vote, as
+    in the question-answering systems that mined the web for repeated answers (AskMSR)."""
+    own: dict[frozenset[str], float] = {}
+    spans: dict[frozenset[str], dict[int, tuple[float, int, int]]] = {}
+    for i, (sentence, weight) in enumerate([*sentences, *voters]):
+        seen: set[frozenset[str]] = set()
+        for p in phrases(frame, sentence)[:VOTES_PER_SENTENCE]:
+            key = _key(sentence, p)
+            if not key or key in seen:
+                continue
+            seen.add(key)
+            value = weight * max(p.score, 0.0)
+            own[key] = own.get(key, 0.0) + value
+            if i < len(sentences):
+                spans.setdefault(key, {})[i] = (value, p.start, p.end)
+    if not spans:
+        return None
+    total = {k: own[k] + NESTED_SHARE * sum(o for j, o in own.items() if j < k) for k in spans}
+    best = max(total, key=lambda k: (total[k], max(v for v, _, _ in spans[k].values())))
+    where = sorted(spans[best].items(), key=lambda item: -item[1][0])
+    return Vote(total[best], {i: (a, b) for i, (_, a, b) in where})

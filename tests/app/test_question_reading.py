@@ -100,3 +100,71 @@ def test_a_place_and_a_company_are_found_for_where_and_which_company():
         == "Kuala Lumpur"
     assert _short("Which company recalled the phones?", "Officials said Mekong Telecom Group recalled them.") \
         == "Mekong Telecom Group"
+
+
+@pytest.mark.parametrize("question, kind, head", [
+    ("Which wildly popular show was renewed for a second season?", "title", "show"),
+    ("Critics praised which prestigious awards show?", "title", "show"),
+    ("What NFL star announced his retirement?", "person", "star"),
+    ("Which company's shares fell after the report?", "organisation", "company"),
+    ("What was the magnitude of the earthquake?", "number", "magnitude"),
+    ("What is the biggest threat to the region, according to the minister?", "thing", "threat"),
+    ("How many hot dogs did the champion eat?", "number", "dogs"),
+    ("How many people were arrested?", "number", "people"),
+])
+def test_the_noun_a_which_or_what_question_names(question, kind, head):
+    f = frame(question)
+    assert (f.kind, f.head) == (kind, head)
+
+
+@pytest.mark.parametrize("question, sentence, phrase", [
+    # What is counted, not any number: "10 minutes" is no answer to "how many hot dogs".
+    ("How many hot dogs did the champion eat?", "The champion ate 63 hot dogs in 10 minutes on Monday.",
+     "63 hot dogs"),
+    # A country is a place by its name, where no preposition says so.
+    ("Which island nation plunged into chaos?", "Sri Lanka plunged into chaos as its president fled to Singapore.",
+     "Sri Lanka"),
+    # A weekday is when, not which: the show is the answer.
+    ("Which awards show honoured the cast?", "The cast was honoured Sunday at the Golden Reel Awards.",
+     "Golden Reel Awards"),
+    # A country's possessive after a name is not part of the name.
+    ("Who did the minister meet?", "The minister told Ambassador Lee Min-ho Cambodia's position on the raids.",
+     "Lee Min-ho"),
+])
+def test_the_short_answer_reads_what_the_question_names(question, sentence, phrase):
+    assert _short(question, sentence) == phrase
+
+
+def test_a_dateline_without_a_place_is_no_answer():
+    assert _short("Which network reported the leak?", "(Example News) The leak was reported by Harbor Radio.") \
+        == "Harbor Radio"
+
+
+def _hit(article_id: str, title: str, text: str, rank: int):
+    from core.records import Hit, StoredChunk
+
+    return Hit(StoredChunk(id=f"{article_id}-0", article_id=article_id, ordinal=0, text=text, start=0, end=len(text),
+                           title=title), 1.0 / rank, dense_rank=rank, lexical_rank=rank)
+
+
+def test_the_short_answer_is_the_name_the_articles_agree_on(embedder):
+    # The best sentence says "The drama ... received the most nominations" without naming the show; the other
+    # sentences and the headlines name it, so the answer leads with the name, quoted from a sentence that says it.
+    from app.answering import ExtractiveAnswerer
+
+    hits = [
+        _hit("a", "Golden Reel nominations: \u201cHarbor Lights\u201d leads",
+             "The drama, which follows a feuding shipping family, received the most nominations for the Golden Reel "
+             "awards, 25 in all. \u201cHarbor Lights\u201d also leads the nominations for best drama.", 1),
+        _hit("b", "\u201cHarbor Lights\u201d tops the Golden Reel nominations",
+             "Voters again favoured \u201cHarbor Lights,\u201d which received nominations in every major category.", 2),
+    ]
+    answer = ExtractiveAnswerer(embedder).answer("Which show received the most nominations for the Golden Reel awards?",
+                                                 hits)
+    assert not answer.abstained
+    short = answer.short_answer
+    assert short is not None and "Harbor Lights" in short.text
+    cited = next(c for c in answer.citations if c.n == short.n)
+    text = next(h.chunk.text for h in hits if h.chunk.article_id == short.article_id)
+    assert text[short.start:short.end] == short.text and short.text in cited.quote
+    assert answer.text.startswith(f"**{short.text}** [{short.n}]")

@@ -1,0 +1,38 @@
+"""Names of countries and of US states: a place is recognised by its name as well as by the preposition
+before it ("Sri Lanka has plunged into chaos" names a place the way "fled to Singapore" does)."""
+
+from __future__ import annotations
+
+COUNTRIES = """afghanistan albania algeria andorra angola argentina armenia australia austria azerbaijan bahamas
+bahrain bangladesh barbados belarus belgium belize benin bhutan bolivia bosnia botswana brazil brunei bulgaria
+burkina burundi cambodia cameroon canada chad chile china colombia comoros congo croatia cuba cyprus czechia
+denmark djibouti dominica ecuador egypt eritrea estonia eswatini ethiopia fiji finland france gabon gambia georgia
+germany ghana greece grenada guatemala guinea guyana haiti honduras hungary iceland india indonesia iran iraq
+ireland israel italy jamaica japan jordan kazakhstan kenya kiribati korea kosovo kuwait kyrgyzstan laos latvia
+lebanon lesotho liberia libya liechtenstein lithuania luxembourg madagascar malawi malaysia maldives mali malta
+mauritania mauritius mexico micronesia moldova monaco mongolia montenegro morocco mozambique myanmar burma namibia
+nauru nepal netherlands nicaragua niger nigeria norway oman pakistan palau palestine panama paraguay peru
+philippines poland portugal qatar romania russia rwanda samoa senegal serbia seychelles singapore slovakia
+slovenia somalia spain sudan suriname sweden switzerland syria taiwan tajikistan tanzania thailand togo tonga
+tunisia turkey turkmenistan tuvalu uganda ukraine uruguay uzbekistan vanuatu venezuela vietnam yemen zambia
+zimbabwe scotland wales england britain""".split()
+
+MULTIWORD = """south korea|north korea|sri lanka|saudi arabia|new zealand|south africa|south sudan|costa rica|
+el salvador|united states|united kingdom|united arab emirates|czech republic|dominican republic|east timor|
+timor-leste|hong kong|papua new guinea|ivory coast|sierra leone|puerto rico|vatican city|san marino|
+new hampshire|new jersey|new mexico|new york|north carolina|north dakota|south carolina|south dakota|
+rhode island|west virginia|district of columbia""".replace("\n", "").split("|")
+
+US_STATES = """alabama alaska arizona arkansas california colorado connecticut delaware florida georgia hawaii
+idaho illinois indiana iowa kansas kentucky louisiana maine maryland massachusetts michigan minnesota mississippi
+missouri montana nebraska nevada ohio oklahoma oregon pennsylvania tennessee texas utah vermont virginia
+washington wisconsin wyoming""".split()
+
+PLACE_NAMES = frozenset(COUNTRIES) | frozenset(US_STATES) | frozenset(MULTIWORD)
+
+
+def is_place_name(phrase: str) -> bool:
+    """True when `phrase` (any case) is a country or a US state, or one followed by its kind ("Virginia
+    state")."""
+    low = " ".join(phrase.lower().replace("\u2019", "'").split())
+    return low in PLACE_NAMES or low.removeprefix("the ") in PLACE_NAMES
