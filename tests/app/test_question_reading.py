@@ -168,3 +168,10 @@ def test_the_short_answer_is_the_name_the_articles_agree_on(embedder):
     text = next(h.chunk.text for h in hits if h.chunk.article_id == short.article_id)
     assert text[short.start:short.end] == short.text and short.text in cited.quote
     assert answer.text.startswith(f"**{short.text}** [{short.n}]")
+
+
+def test_a_which_country_question_gets_only_a_place():
+    assert _short("Which country did the ambassador represent?",
+                  "Ambassador Park praised the working group, the minister said.") is None
+    assert _short("Which country did the ambassador represent?",
+                  "Ambassador Park, who represents South Korea, praised the working group.") == "South Korea"
