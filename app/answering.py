@@ -84,14 +84,14 @@ _FUTURE = re.compile(r"\b(will|would|shall|plans? to|planned to|is going to|are 
                      re.IGNORECASE)
 
 KEEP_RATIO = 0.85
+"""A sentence after the best is kept only when its score is at least this share of the best one's (and it
+adds a word of the question the answer lacks). Chosen on half A by `python -m evaluation.answers`."""
 VOTE_RATIO = 0.8
 """The sentences that vote on the short answer: those scoring at least this share of the best one's ..."""
 VOTE_POOL = 10
 """... and at most this many; each headline of theirs votes with the weight of its best sentence times
 `HEADLINE_VOTE`. Chosen on half A (docs/benchmarks.md, "Answers a journalist would write")."""
 HEADLINE_VOTE = 1.0
-"""A sentence after the best is kept only when its score is at least this share of the best one's (and it
-adds a word of the question the answer lacks). Chosen on half A by `python -m evaluation.answers`."""
 
 
 class Answerer(Protocol):
@@ -187,7 +187,8 @@ class ExtractiveAnswerer:
         """The short answer the best sentences and their headlines agree on (`vote`), as (sentence, start, end),
         with the chosen sentences made to hold it: quoted from a chosen sentence that says it, or from the
         sentence that says it best, which then takes the place of the last chosen one (or joins a lone one).
-        None, and the chosen sentences unchanged, for a question that asks for no phrase."""
+        None, and the chosen sentences unchanged, when there is nothing to vote on: the question asks for no
+        phrase, or for a reason, purpose or role, which `_compose` reads off the chosen sentences alone."""
         if asked.kind in (None, "action", "reason", "purpose", "role"):
             return chosen, None
         best = scored[0].score
@@ -197,14 +198,14 @@ class ExtractiveAnswerer:
             chunk = s.candidate.hit.chunk
             if chunk.title and chunk.article_id not in titles:
                 titles[chunk.article_id] = (chunk.title, HEADLINE_VOTE * s.score / best)
-        agreed = vote(asked, [(s.candidate.text, s.score / best) for s in pool], list(titles.values()))
-        if agreed is None:
+        spans = vote(asked, [(s.candidate.text, s.score / best) for s in pool], list(titles.values()))
+        if spans is None:
             return chosen, None
+        where = {id(p): i for i, p in enumerate(pool)}
         for s in chosen:
-            i = next((i for i, p in enumerate(pool) if p is s), None)
-            if i is not None and i in agreed.spans:
-                return chosen, (s, *agreed.spans[i])
-        i, (a, b) = next(iter(agreed.spans.items()))
+            if where.get(id(s)) in spans:
+                return chosen, (s, *spans[where[id(s)]])
+        i, (a, b) = next(iter(spans.items()))
         chosen = [pool[i], *chosen[:-1]] if len(chosen) > 1 else [pool[i], *chosen]
         return chosen, (pool[i], a, b)
 
@@ -358,19 +359,17 @@ class ExtractiveAnswerer:
         reading = sorted(chosen, key=lambda s: (-order[s.candidate.hit.chunk.article_id], s.candidate.start))
         citations = [_citation(n, s.candidate) for n, s in enumerate(reading, start=1)]
         by_candidate = {id(s.candidate): c for s, c in zip(reading, citations)}
-        short, best = None, 0.0
+        if agreed is None:  # no vote (a reason, a role): the best fit, from a sentence the more relevant the better
+            best = 0.0
+            for s in chosen:
+                span = short_answer(asked, s.candidate.text)
+                if span is not None and span[2] * s.score / chosen[0].score > best:
+                    agreed, best = (s, span[0], span[1]), span[2] * s.score / chosen[0].score
+        short = None
         if agreed is not None:
             c = by_candidate[id(agreed[0].candidate)]
             a, b = agreed[1], agreed[2]
             short = ShortAnswer(c.n, c.article_id, c.quote[a:b], c.start + a, c.start + b, asked.kind or "")
-        for s in chosen if short is None else []:  # the best fit, from a sentence the more relevant the better
-            span = short_answer(asked, s.candidate.text)
-            fit = span[2] * s.score / chosen[0].score if span is not None else 0.0
-            if span is not None and fit > best:
-                c = by_candidate[id(s.candidate)]
-                short = ShortAnswer(c.n, c.article_id, c.quote[span[0]:span[1]], c.start + span[0], c.start + span[1],
-                                    asked.kind or "")
-                best = fit
         pieces, found = [], []
         for s, c in zip(reading, citations):
             added = referent(c.quote, list(s.candidate.before), s.candidate.hit.chunk.title)

@@ -32,7 +32,6 @@ PLACE_NAMES = frozenset(COUNTRIES) | frozenset(US_STATES) | frozenset(MULTIWORD)
 
 
 def is_place_name(phrase: str) -> bool:
-    """True when `phrase` (any case) is a country or a US state, or one followed by its kind ("Virginia
-    state")."""
+    """True when `phrase` (any case, with or without a leading "the") is a country or a US state."""
     low = " ".join(phrase.lower().replace("\u2019", "'").split())
     return low in PLACE_NAMES or low.removeprefix("the ") in PLACE_NAMES

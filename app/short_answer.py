@@ -251,16 +251,6 @@ def _key(sentence: str, p: Phrase) -> frozenset[str]:
     return frozenset(w for w in words(sentence[p.start:p.end]) if w not in STOPWORDS)
 
 
-@dataclass(frozen=True)
-class Vote:
-    """The phrase the best sentences agree on and where it is said."""
-
-    votes: float
-    spans: dict[int, tuple[int, int]]
-    """Index in the sentences voted with -> (start, end) of the phrase in it, the index where it fits best
-    first."""
-
-
 VOTES_PER_SENTENCE = 3
 """How many of a sentence's phrases it votes for (its best-fitting ones)."""
 NESTED_SHARE = 0.5
@@ -268,8 +258,9 @@ NESTED_SHARE = 0.5
 
 
 def vote(frame: QuestionFrame, sentences: Sequence[tuple[str, float]],
-         voters: Sequence[tuple[str, float]] = ()) -> Vote | None:
-    """The phrase that `sentences` and `voters` agree on, as said in `sentences`, or None.
+         voters: Sequence[tuple[str, float]] = ()) -> dict[int, tuple[int, int]] | None:
+    """Where the phrase that `sentences` and `voters` agree on is said in `sentences`: index -> (start, end)
+    of the phrase in that sentence, the sentence where it fits best first; None when no phrase fits.
 
     Each sentence, weighted by its relevance (the second of each pair), votes for its `VOTES_PER_SENTENCE`
     best-fitting phrases; the same words said again ("Succession" in four sentences of three articles) add
@@ -294,4 +285,4 @@ def vote(frame: QuestionFrame, sentences: Sequence[tuple[str, float]],
     total = {k: own[k] + NESTED_SHARE * sum(o for j, o in own.items() if j < k) for k in spans}
     best = max(total, key=lambda k: (total[k], max(v for v, _, _ in spans[k].values())))
     where = sorted(spans[best].items(), key=lambda item: -item[1][0])
-    return Vote(total[best], {i: (a, b) for i, (_, a, b) in where})
+    return {i: (a, b) for i, (_, a, b) in where}
