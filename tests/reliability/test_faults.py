@@ -322,9 +322,14 @@ def test_disk_full_mid_ingest_is_a_clear_error_and_loses_nothing(namespaced: For
     line = _one_error_line(err_file.read_text(), f"store directory {store}")
     assert "full" in line or "No space" in line, line
 
-    status, _, err = namespaced.run(["stats", "--json"], env)  # Chroma writes on open: reading fails too
-    assert status == 2
-    _one_error_line(err, f"store directory {store}", "full")
+    # Reading a full store either works (and counts at least the articles stored before) or, when Chroma
+    # writes on open (most runs here; CI once read without writing), is a clear error naming the store.
+    status, out, err = namespaced.run(["stats", "--json"], env)
+    if status == 0:
+        assert json.loads(out)["articles"] >= len(before["articles"]), out
+    else:
+        assert status == 2, err
+        _one_error_line(err, f"store directory {store}", "full")
 
     namespaced.shell("rm", "-f", f"{disk}/filler")
     _intact(before, namespaced.snapshot(env))
