@@ -3,6 +3,9 @@ before it ("Sri Lanka has plunged into chaos" names a place the way "fled to Sin
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 COUNTRIES = """afghanistan albania algeria andorra angola argentina armenia australia austria azerbaijan bahamas
 bahrain bangladesh barbados belarus belgium belize benin bhutan bolivia bosnia botswana brazil brunei bulgaria
 burkina burundi cambodia cameroon canada chad chile china colombia comoros congo croatia cuba cyprus czechia
@@ -35,3 +38,17 @@ def is_place_name(phrase: str) -> bool:
     """True when `phrase` (any case, with or without a leading "the") is a country or a US state."""
     low = " ".join(phrase.lower().replace("\u2019", "'").split())
     return low in PLACE_NAMES or low.removeprefix("the ") in PLACE_NAMES
+
+
+@lru_cache(maxsize=1)
+def _demonym() -> re.Pattern[str]:
+    names = sorted({*COUNTRIES, *MULTIWORD} - set(US_STATES), key=len, reverse=True)
+    return re.compile(r"\b(" + "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in names)
+                      + r")(?=(?:n|an|ian|ese|i)\b)", re.IGNORECASE)
+
+
+def demonym_places(sentence: str) -> list[tuple[int, int]]:
+    """Where a country is named inside the word for its people or things: (start, end) of "South Korea" in
+    "South Korean Ambassador", of "Japan" in "Japanese", of "Pakistan" in "Pakistani". The name is an exact
+    span of the sentence, so a "which country" answer can quote it."""
+    return [(m.start(), m.end()) for m in _demonym().finditer(sentence) if m.group(0)[:1].isupper()]

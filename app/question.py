@@ -54,6 +54,11 @@ class QuestionFrame:
     """The question's main verb, lower-cased ("agree" in "What did Korea agree to with Cambodia?")."""
     particle: str = ""
     """The word right after that verb when it is "to", "on", "with", ... ("to" in "agree to")."""
+    subject: tuple[str, ...] = ()
+    """The names between the auxiliary and the verb, lower-cased: who acts ("south", "korea" in "What will
+    South Korea do ...")."""
+    question: str = ""
+    """The question as read (spaces collapsed)."""
 
 
 def _kind_of_head(head: str) -> str | None:
@@ -63,14 +68,24 @@ def _kind_of_head(head: str) -> str | None:
     return None
 
 
+_EMPTY = re.compile(r"\b(?:take|takes|took|taken|taking)\s+place\b|\b(?:happen|occur)(?:s|ed|red|ring|ing)?\b",
+                    re.IGNORECASE)
+
+
+def eventful(question: str) -> str:
+    """`question` without the verbs that only say an event happened ("When did the meeting take place?"
+    asks when they met: "take" and "place" are no words a sentence has to share with it)."""
+    return _EMPTY.sub(" ", question)
+
+
 def frame(question: str) -> QuestionFrame:
     """Read `question`: its expected answer type, names, focus words and tense."""
     q = " ".join(question.split())
     low = q.lower()
-    tokens = re.findall(r"[\w'\u2019-]+", q)
+    tokens = re.findall(r"[\w'\u2019-]+", eventful(q))
     capitalised = tuple(dict.fromkeys(t.lower() for i, t in enumerate(tokens) if (i > 0 and t[:1].isupper())
                                       or any(c.isdigit() for c in t)))
-    content = [w for w in words(q) if w not in STOPWORDS and w not in capitalised and len(w) > 1]
+    content = [w for w in words(eventful(q)) if w not in STOPWORDS and w not in capitalised and len(w) > 1]
     head = ""
     kind: str | None = None
     which = re.search(r"\b(which|what)\s+(?!(?:is|was|are|were|did|does|do|will|would|can|could|should|has|have|had|"
@@ -117,12 +132,17 @@ def frame(question: str) -> QuestionFrame:
     elif re.search(r"\bwhat (?:is|was|are|were) (?:it|they|this|that) called\b|\bwhat (?:is|was) (?:its|the) name\b",
                    low):
         kind = "title"
-    future = bool(re.search(r"\b(will|going to|plan(s|ned)? to|next)\b", low))
+    asks = re.split(r"(?<=[.!])\s+", low)[-1]  # the question itself, after any sentences that set it up
+    future = bool(re.search(r"\b(will|going to|plan(s|ned)? to|next)\b", asks)) and not _REPORTED.search(asks)
     if which and not head and kind not in ("number", "money", "percent"):
         head = which.group(2)
-    verb, particle = _verb(tokens)
-    return QuestionFrame(kind, capitalised, tuple(dict.fromkeys(content)), future, head, verb, particle)
+    verb, particle, subject = _verb(tokens)
+    return QuestionFrame(kind, capitalised, tuple(dict.fromkeys(content)), future, head, verb, particle, subject, q)
 
+
+_REPORTED = re.compile(r"\b(?:announc|said|say|report|claim|promis|pledg|vow|expect|hope|decid|confirm|warn)\w*"
+                       r"\s+(?:that\s+)?(?:[\w'\u2019-]+\s+){0,3}?(?:will|would)\b")
+"""A future that is only reported: "Which school announced it will eliminate loans?" asks who announced."""
 
 _MEASURES = frozenset("""magnitude score rate age temperature speed height length weight size population
     total toll""".split())
@@ -151,18 +171,23 @@ _AUXILIARIES = frozenset("did does do will would should can could has have had i
 _PARTICLES = frozenset("to on with about for into against".split())
 
 
-def _verb(tokens: list[str]) -> tuple[str, str]:
-    """The first lower-case content word after an auxiliary and its subject, and the particle after it."""
+def _verb(tokens: list[str]) -> tuple[str, str, tuple[str, ...]]:
+    """The first lower-case content word after an auxiliary and its subject, the particle after it, and the
+    subject's capitalised words ("What will South Korea do ...": "", "", ("south", "korea"))."""
     for i, t in enumerate(tokens):
         if t.lower() not in _AUXILIARIES:
             continue
+        subject: list[str] = []
         for j in range(i + 1, len(tokens)):
             w = tokens[j]
             if w.lower() == "do":
-                return "", ""  # "What will Korea do with ...": no verb of its own to match
-            if w[:1].isupper() or w.lower() in STOPWORDS or w.lower() in ("the", "a", "an"):
+                return "", "", tuple(subject)  # "What will Korea do with ...": no verb of its own to match
+            if w[:1].isupper():
+                subject.append(w.lower())
+                continue
+            if w.lower() in STOPWORDS or w.lower() in ("the", "a", "an"):
                 continue
             after = tokens[j + 1].lower() if j + 1 < len(tokens) else ""
-            return w.lower(), after if after in _PARTICLES else ""
+            return w.lower(), after if after in _PARTICLES else "", tuple(subject)
         break
-    return "", ""
+    return "", "", ()

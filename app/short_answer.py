@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.places import is_place_name
+from app.places import demonym_places, is_place_name
 from app.question import QuestionFrame
 from core.text import STOPWORDS, words
 
@@ -178,7 +178,25 @@ def candidates(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, floa
             found.append((a, b, fit))
         if kind == "thing":
             found.extend((m.start(), m.end(), 0.8) for m in PATTERNS["number"].finditer(sentence))
+        if kind == "place" and _WHOSE.search(frame.question) and not _HOST.search(frame.question):
+            found.extend((a, b, 1.0 + _modifies(frame, sentence, b)) for a, b in demonym_places(sentence))
     return found
+
+
+_FROM = re.compile(r"\bfrom\s*\?\s*$", re.IGNORECASE)
+_WHOSE = re.compile(r"\b(?:which|what) (?:country|countries|nation)\b|\bfrom\s*\?\s*$", re.IGNORECASE)
+_HOST = re.compile(r"\b(?:to|in|at)\s*\?\s*$|\b(?:serv\w*|posted|stationed|based|accredited|sent)\b", re.IGNORECASE)
+"""A country's people-word ("South Korean") answers whose someone or something is ("Which country did the
+ambassador represent?", "Where is she from?"), never where one serves ("... ambassador to?", "posted")."""
+
+
+def _modifies(frame: QuestionFrame, sentence: str, end: int) -> float:
+    """0.3 when the people-word of a country ending at `end` qualifies a word the question names ("South Korean
+    Ambassador" for "Which country did the ambassador represent?") or the question asks where one is from;
+    else 0."""
+    follows = words(re.sub(r"^\w*", "", sentence[end:]))[:2]
+    mine = any(w in frame.focus or w == frame.head for w in follows) or _FROM.search(frame.question)
+    return 0.3 if mine else 0.0
 
 
 def _runs(sentence: str) -> list[tuple[int, int]]:
@@ -205,6 +223,10 @@ def _question_names(frame: QuestionFrame, sentence: str) -> list[tuple[int, int]
     return found
 
 
+_STRANDED = re.compile(r"\b(to|in|at|from|for|with|by)\s*\?\s*$", re.IGNORECASE)
+"""A question that ends in its preposition ("Where is he ambassador to?") wants what follows it in the sentence."""
+
+
 @lru_cache(maxsize=4096)
 def phrases(frame: QuestionFrame, sentence: str) -> tuple[Phrase, ...]:
     """Every span of `sentence` that could answer a question read as `frame`, best fit first, each with how
@@ -220,6 +242,8 @@ def phrases(frame: QuestionFrame, sentence: str) -> tuple[Phrase, ...]:
     low = sentence.lower()
     anchors = [m.start() for w in asked if len(w) > 2 for m in re.finditer(rf"\b{re.escape(w)}", low)]
     found: dict[tuple[int, int], Phrase] = {}
+    stranded = _STRANDED.search(frame.question) if frame.kind in ("place", "person", "organisation", "thing") \
+        else None
     counted = frame.head.rstrip("s")[:6] if frame.kind in ("number", "money", "percent") and frame.head else ""
     for a, b, fit in candidates(frame, sentence):
         if fit < _MIN_FIT.get(frame.kind or "", 0.0):
@@ -229,12 +253,16 @@ def phrases(frame: QuestionFrame, sentence: str) -> tuple[Phrase, ...]:
             continue  # "Paris (CNN) –": where and by whom it was filed, not what it says
         phrase = words(sentence[a:b])
         new = [w for w in phrase if w not in asked and w not in STOPWORDS]
-        if b <= a or not new or (frame.kind == "role" and not any(t in _TITLES or t in _ORG_WORDS for t in phrase)):
-            continue  # the question already says it (a role names a title or a body)
+        initials = "".join(w[0] for w in phrase if w not in STOPWORDS)
+        if b <= a or not new or (len(initials) > 1 and initials in asked) or (
+                frame.kind == "role" and not any(t in _TITLES or t in _ORG_WORDS for t in phrase)):
+            continue  # the question already says it, maybe by initials ("US"); a role names a title or a body
         distance = min((abs(x - a) for x in anchors), default=len(sentence)) / max(len(sentence), 1)
         score = fit + 0.3 * len(new) / len(phrase) - 0.5 * distance
         if counted and any(w.startswith(counted) for w in phrase):
             score += 0.5  # "63 hot dogs" for "How many hot dogs ...", not "10 minutes"
+        if stranded and re.search(rf"\b{stranded.group(1)}\s+(?:the\s+)?$", sentence[max(0, a - 12):a], re.IGNORECASE):
+            score += 0.3  # "Where is he ambassador to?": "Ambassador to Cambodia"
         if (a, b) not in found or score > found[(a, b)].score:
             found[(a, b)] = Phrase(a, b, score)
     return tuple(sorted(found.values(), key=lambda p: -p.score))

@@ -87,17 +87,21 @@ SAMPLE_SOURCES = (ROOT / "data" / "articles", DATA / "articles")
 """The sample corpus: the bundled seed plus short distractor articles written for the tests."""
 
 
-@pytest.fixture(scope="session")
-def sample_assistant(tmp_path_factory, embedder):
-    """An assistant over the sample corpus, ingested once per session. Tests must not modify it."""
+def assistant_over(tmp_path_factory, embedder, name: str, sources, added: int | None = None):
+    """An assistant over a fresh store holding `sources` (files or folders), ingested with the real model;
+    `added`: how many articles the ingest must add."""
     from app.assistant import build_assistant
     from core.settings import Settings
     from ingest.loaders import load_sources
     from ingest.pipeline import Ingestor
 
-    settings = Settings(store_dir=tmp_path_factory.mktemp("sample") / "store", collection="sample", _env_file=None)
-    report = Ingestor.from_settings(settings, embedder=embedder).run(
-        load_sources([str(p) for p in SAMPLE_SOURCES], settings)
-    )
-    assert report.failed == 0, report.errors
+    settings = Settings(store_dir=tmp_path_factory.mktemp(name) / "store", collection=name, _env_file=None)
+    report = Ingestor.from_settings(settings, embedder=embedder).run(load_sources([str(p) for p in sources], settings))
+    assert report.failed == 0 and added in (None, report.added), (report.added, report.errors)
     return build_assistant(settings, embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def sample_assistant(tmp_path_factory, embedder):
+    """An assistant over the sample corpus, ingested once per session. Tests must not modify it."""
+    return assistant_over(tmp_path_factory, embedder, "sample", SAMPLE_SOURCES)

@@ -48,8 +48,9 @@ logger = logging.getLogger(__name__)
 CHECK_INTERVAL = 1.0
 """Seconds between checks of the store's generation token (one cheap metadata read)."""
 
-SCHEMA_VERSION = 1
-"""The index's fields; part of its directory name, so a new schema builds a new index beside the old."""
+SCHEMA_VERSION = 2
+"""The index's fields and vocabulary (2: irregular verb forms read as their base, `IRREGULAR`); part of its
+directory name, so a new schema builds a new index beside the old."""
 
 WRITER_HEAP = 50_000_000
 """Bytes tantivy buffers before it flushes a segment (its minimum is 15 MB per thread)."""
@@ -69,9 +70,32 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
+IRREGULAR = {form: base for base, forms in {
+    "arise": "arose arisen", "bear": "bore borne", "begin": "began begun", "break": "broke broken",
+    "bring": "brought", "build": "built", "buy": "bought", "catch": "caught", "choose": "chose chosen",
+    "come": "came", "draw": "drew drawn", "drive": "drove driven", "eat": "ate eaten", "fall": "fell fallen",
+    "feel": "felt", "fight": "fought", "find": "found", "flee": "fled", "fly": "flew flown",
+    "forbid": "forbade forbidden", "forget": "forgot forgotten", "freeze": "froze frozen", "get": "got gotten",
+    "give": "gave given", "go": "went gone", "grow": "grew grown", "hide": "hid hidden", "hold": "held",
+    "keep": "kept", "know": "knew known", "lead": "led", "leave": "left", "lend": "lent", "lose": "lost",
+    "make": "made", "mean": "meant", "meet": "met", "pay": "paid", "ride": "rode ridden", "rise": "risen",
+    "run": "ran", "see": "saw seen", "seek": "sought", "sell": "sold", "send": "sent", "shake": "shook shaken",
+    "shoot": "shot", "sing": "sang sung", "sink": "sank sunk", "speak": "spoke spoken", "spend": "spent",
+    "stand": "stood", "steal": "stole stolen", "strike": "struck stricken", "swear": "swore sworn",
+    "take": "took taken", "teach": "taught", "tell": "told", "think": "thought", "throw": "threw thrown",
+    "understand": "understood", "wake": "woke woken", "wear": "wore worn", "win": "won", "withdraw":
+    "withdrew withdrawn", "write": "wrote written", "overtake": "overtook overtaken", "undertake":
+    "undertook undertaken", "uphold": "upheld", "withhold": "withheld", "mislead": "misled", "overcome":
+    "overcame", "sweep": "swept", "weep": "wept", "sleep": "slept", "feed": "fed", "bleed": "bled",
+}.items() for form in forms.split()}
+"""Past forms of irregular verbs and their base: "met" is "meet" (and so "meeting"), which no stemmer sees.
+Forms that are mostly other words in news ("rose", "lay", "bound") are left out; "won" (the currency) and
+"left" (the side) are in, for "who won" and "who left" are asked far more often."""
+
+
 def lexical_tokens(text: str) -> list[str]:
     """Content words, stemmed: the vocabulary of the "newsdesk" lexical index and of sentence scoring."""
-    tokens = content_words(text)
+    tokens = [IRREGULAR.get(w, w) for w in content_words(text)]
     stemmer = _stemmer()
     return stemmer.stemWords(tokens) if stemmer else tokens
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA
+from tests.conftest import DATA, assistant_over
 
 pytestmark = pytest.mark.slow
 
@@ -21,15 +21,7 @@ HOW_MANY = "How many Korean citizens have been repatriated so far?"
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory, embedder):
-    from app.assistant import build_assistant
-    from core.settings import Settings
-    from ingest.loaders import load_sources
-    from ingest.pipeline import Ingestor
-
-    settings = Settings(store_dir=tmp_path_factory.mktemp("dated") / "store", collection="dated", _env_file=None)
-    report = Ingestor.from_settings(settings, embedder=embedder).run(load_sources([str(DATED)], settings))
-    assert report.failed == 0 and report.added == 7, report.errors
-    return build_assistant(settings, embedder=embedder)
+    return assistant_over(tmp_path_factory, embedder, "dated", [DATED], added=7)
 
 
 def _first(answer) -> tuple[str, str]:

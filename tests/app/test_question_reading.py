@@ -37,6 +37,19 @@ def test_a_question_names_its_verb_particle_and_tense():
     assert set(f.names) == {"korea", "cambodia"}
     assert frame("What will South Korea do with the citizens Cambodia repatriated?").future
     assert frame("What will South Korea do with the citizens?").verb == ""  # "do" matches any sentence
+    assert frame("What will South Korea do with the citizens?").subject == ("south", "korea")
+    # A future only reported is no question about the future: it asks who announced.
+    assert not frame("Which university announced it will drop student loans?").future
+    assert frame("A new ferry line opened. When will it reach the islands?").future
+    # "take place" says only that something happened: the meeting is what a sentence has to match.
+    assert frame("When did the meeting take place?").focus == ("meeting",)
+
+
+def test_irregular_past_forms_match_their_verb():
+    from vectorstore.lexical import lexical_tokens
+
+    assert lexical_tokens("They met and took office") == lexical_tokens("the meeting to take office")
+    assert lexical_tokens("He left; she won") == lexical_tokens("leaving wins")
 
 
 def _short(question: str, sentence: str) -> str | None:
@@ -130,6 +143,9 @@ def test_the_noun_a_which_or_what_question_names(question, kind, head):
     # A country's possessive after a name is not part of the name.
     ("Who did the minister meet?", "The minister told Ambassador Lee Min-ho Cambodia's position on the raids.",
      "Lee Min-ho"),
+    # The question says "US": "United States" is what it already knows.
+    ("Where did the first launch outside the US take place?",
+     "The agency launched a rocket from Kenya's coast, its first launch outside the United States.", "Kenya"),
 ])
 def test_the_short_answer_reads_what_the_question_names(question, sentence, phrase):
     assert _short(question, sentence) == phrase
@@ -175,3 +191,18 @@ def test_a_which_country_question_gets_only_a_place():
                   "Ambassador Park praised the working group, the minister said.") is None
     assert _short("Which country did the ambassador represent?",
                   "Ambassador Park, who represents South Korea, praised the working group.") == "South Korea"
+
+
+def test_a_country_is_read_inside_the_word_for_its_people():
+    sentence = "The minister met the Japanese Ambassador to Laos, Sato Ken, on Friday."
+    # Whose ambassador: the country inside "Japanese", quoted as the exact span "Japan".
+    assert _short("Which country did the ambassador represent?", sentence) == "Japan"
+    assert _short("Which country is Sato Ken from?", sentence) == "Japan"
+    # Where he serves: what follows the question's own last word ("to").
+    assert _short("Where is Sato Ken ambassador to?", sentence) == "Laos"
+    # "Indiana" holds "India" but is no people-word of it; "South Korean" is South Korea's, not Korea's.
+    from app.places import demonym_places
+
+    text = "Officials from Indiana, South Korean police and Pakistani diplomats met."
+    assert [text[a:b] for a, b in demonym_places(text)] == ["South Korea", "Pakistan"]
+

@@ -8,8 +8,8 @@ import json
 import subprocess
 import sys
 import threading
-import traceback
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
