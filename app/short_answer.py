@@ -96,10 +96,15 @@ def _trim(text: str, a: int, b: int) -> tuple[int, int]:
         tail = re.search(r"(?:\s+(\w+)|['\u2019]s)$", text[a:b])
         if tail and tail.group(1) is None:
             b = a + tail.start()
-        elif tail and (tail.group(1).lower() in STOPWORDS or tail.group(1).lower() in _FUNCTION) and tail.start() > 0:
+        elif tail and tail.start() > 0 and (tail.group(1).lower() in STOPWORDS or (
+                tail.group(1) in _FUNCTION)):  # "Beyond" in "Bed Bath & Beyond" is a name's word
             b = a + tail.start()
         else:
             return a, b
+
+
+_TICKER = re.compile(r"\s*\((?:(?:NYSE|NASDAQ|Nasdaq|LSE|TSE):\s*)?[A-Z]{1,5}\)")
+"""A stock ticker after a name, "Bed Bath & Beyond (BBBY)": the name is a company's."""
 
 
 def _entity_kind(sentence: str, a: int, b: int) -> set[str]:
@@ -109,7 +114,8 @@ def _entity_kind(sentence: str, a: int, b: int) -> set[str]:
     kinds = set()
     if span[:1] in "\"\u201c":
         kinds.add("title")
-    if any(t in _ORG_WORDS for t in tokens) or re.fullmatch(r"[A-Z]{2,6}", span):
+    if any(t in _ORG_WORDS for t in tokens) or re.fullmatch(r"[A-Z]{2,6}", span) or "&" in tokens \
+            or _TICKER.match(sentence, b):
         kinds.add("organisation")
     if _PLACE_BEFORE.search(sentence[max(0, a - 20):a]) or is_place_name(span):
         kinds.add("place")
@@ -170,6 +176,8 @@ def candidates(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, floa
             tokens = sentence[a:b].lower().replace(".", "").split()
             if not tokens or all(t.isdigit() or _CALENDAR.fullmatch(t) for t in tokens):
                 continue  # "Sunday", "July", "20": when or how many, not who or what
+            if a > 0 and _TICKER.match(sentence, a - 1):
+                continue  # "(BBBY)": the ticker of the name before it, not another answer
             kinds = _entity_kind(sentence, a, b)
             fit = 1.0 if kinds & _FITS[kind] else 0.4
             if kind == "organisation" and fit < 1.0 and len(tokens) == 1 and a > 0 and not kinds & {"place"} \

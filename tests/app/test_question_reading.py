@@ -143,6 +143,9 @@ def test_the_noun_a_which_or_what_question_names(question, kind, head):
     # A country's possessive after a name is not part of the name.
     ("Who did the minister meet?", "The minister told Ambassador Lee Min-ho Cambodia's position on the raids.",
      "Lee Min-ho"),
+    # "&" and a ticker make a company of a name with no company word; "Beyond" is the name's last word.
+    ("Which company cut the air conditioning in its stores?",
+     "A report from Harbor Bank says Pots & Beyond (PTSB) cut the air conditioning in its stores.", "Pots & Beyond"),
     # The question says "US": "United States" is what it already knows.
     ("Where did the first launch outside the US take place?",
      "The agency launched a rocket from Kenya's coast, its first launch outside the United States.", "Kenya"),
