@@ -1,4 +1,4 @@
-"""`python -m bench ingest|query|startup|scale|server|load|arenas|warm|near-dups|disagreements`: run a
+"""`python -m bench ingest|query|startup|scale|server|load|arenas|warm|near-dups|disagreements|setup`: run a
 benchmark, print its table, write it into its section of docs/benchmarks.md."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from bench import DEFAULT_ARTICLES, DEFAULT_CACHE, DEFAULT_OUT, DEFAULT_QUESTION
 SECTIONS = {"ingest": "Ingest", "query": "Query latency", "startup": "Start-up", "scale": "Scale",
             "server": "Chroma server", "load": "Load", "arenas": "Memory over a long run", "warm": "Warm CLI",
             "as-of": "As of (RealTimeQA)", "near-dups": "Near-duplicates",
-            "disagreements": "Copies that disagree"}
+            "disagreements": "Copies that disagree", "setup": "First set-up"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -114,6 +114,10 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], Callable[[dict[str, 
         from bench import disagreements
 
         return disagreements.run(args.articles), disagreements.to_markdown
+    if args.command == "setup":
+        from bench import setup
+
+        return setup.run(args.repeats or 1), setup.to_markdown
     if args.command == "arenas":
         from bench import load
 
@@ -131,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure(args.verbose)
     for path, name in ((args.articles, "--articles"), (args.questions, "--questions")):
-        needed = (name == "--articles" and args.command not in ("load", "warm")
+        needed = (name == "--articles" and args.command not in ("load", "warm", "setup")
                   or args.command in ("query", "scale", "server", "as-of"))
         if needed and not path.is_file():
             print(f"error: {name}: no such file: {path}", file=sys.stderr)
