@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from core.text import STOPWORDS, words
 
-KINDS = ("person", "role", "organisation", "place", "date", "duration", "number", "money", "percent", "reason",
-         "purpose", "action", "title", "thing")
+KINDS = ("person", "role", "organisation", "place", "date", "duration", "number", "money", "percent", "age",
+         "reason", "purpose", "action", "title", "thing")
 """The answer types a question can ask for; "thing" is any other noun phrase, None (no type) an open question."""
 
 _HEADS: dict[str, tuple[str, ...]] = {
@@ -31,6 +31,7 @@ _HEADS: dict[str, tuple[str, ...]] = {
               "attraction", "capital", "district", "location"),
     "title": ("show", "movie", "film", "book", "song", "album", "series", "game", "app", "award", "awards"),
     "date": ("year", "date", "day", "month", "week", "time"),
+    "age": ("age", "ages"),
 }
 _MONEY = re.compile(r"\bhow much (money|did .* (pay|cost|spend|lose|raise)|does .* cost|is .* worth)\b|"
                     r"\b(sum|price|cost|amount|fine|damages)\b")
@@ -163,6 +164,8 @@ def _head(low: str, which: re.Match[str]) -> str:
         phrase.append(w)
         if re.search(r"['\u2019]s$", w):
             return re.sub(r"['\u2019]s$", "", w)
+    if re.search(r"\bages? (?:group|groups|bracket|range)\b", " ".join(phrase)):
+        return "age"  # "which age group": an age, not a group of people
     known = [w for w in phrase if _kind_of_head(w) or w in _MEASURES]
     return known[-1] if known else which.group(2)
 

@@ -24,6 +24,7 @@ _SMALL = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fif
          r"sixty|hundred|dozens?|hundreds|thousands|a few|several)"
 _NUM = rf"(?:\d[\d,.]*|{_SMALL})(?:\s+(?:million|billion|trillion|thousand|hundred))?"
 _UNIT = r"(?:days?|weeks?|months?|years?|hours?|minutes?)"
+_AGE_FROM = r"(?:under|over|older than|younger than|between|up to|at least|as young as|from)"
 PATTERNS: dict[str, re.Pattern[str]] = {
     "date": re.compile(
         rf"\b(?:(?:on|by|since|from|until)\s+)?(?:{_WEEKDAY},?\s+)?{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
@@ -40,6 +41,11 @@ PATTERNS: dict[str, re.Pattern[str]] = {
                         rf"yuan|rupees)\b", re.IGNORECASE),
     "number": re.compile(rf"(?:[$€£¥₩]\s?)?\b{_NUM}(?:\s*%)?(?:\s+(?!(?:of|and|to|in|the|a|on|at|for|by|per|as)\b)"
                          rf"[a-z][\w-]*){{0,2}}", re.IGNORECASE),
+    "age": re.compile(
+        rf"\b(?:(?:children|kids|people|adults|teens|teenagers|infants|babies|toddlers|seniors|those|anyone|"
+        rf"residents|students|girls|boys|men|women|patients)\s+)?(?:(?:aged?|ages)\s+(?:{_AGE_FROM}\s+)?|"
+        rf"{_AGE_FROM}\s+){_NUM}(?:\s+{_UNIT})?(?:\s*(?:to|and|-|\u2013)\s*{_NUM}(?:\s+{_UNIT})?)?(?:\s+old)?"
+        rf"(?:\s+(?:and (?:older|up|under)|or (?:older|younger)))?", re.IGNORECASE),
     "reason": re.compile(r"\bfor\s+(?:\w+ly\s+)?\w+ing\b[^,;.]{0,100}|\b(?:because(?: of)?|due to|owing to|"
                          r"as a result of|in response to|amid|over concerns?"
                          r" (?:about|over|that)|for fear (?:of|that)|citing|after|since)\s+[^,;.]{3,120}",
@@ -144,7 +150,7 @@ def candidates(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, floa
     """(start, end, type fit) of every phrase of `sentence` that could answer a question of `frame.kind`."""
     kind = frame.kind
     found: list[tuple[int, int, float]] = []
-    if kind in ("date", "duration", "number", "money", "percent", "reason", "purpose"):
+    if kind in ("date", "duration", "number", "money", "percent", "age", "reason", "purpose"):
         order = {"money": ("money", "number"), "percent": ("percent", "number"), "duration": ("duration", "date"),
                  "date": ("duration", "date") if frame.future else ("date", "duration"),
                  "reason": ("reason", "purpose")}.get(kind, (kind,))
@@ -242,7 +248,7 @@ def phrases(frame: QuestionFrame, sentence: str) -> tuple[Phrase, ...]:
     the words the question shares with the sentence. Memoised: scoring, selection, the abstention evidence
     and the answer's composition each ask it of the same sentences."""
     if frame.kind not in ("person", "role", "organisation", "place", "title", "thing", "date", "duration", "number",
-                          "money", "percent", "reason", "purpose"):
+                          "money", "percent", "age", "reason", "purpose"):
         return ()
     asked = set(frame.names) | set(frame.focus)
     dateline = _DATELINE.match(sentence)

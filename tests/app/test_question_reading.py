@@ -23,6 +23,7 @@ from app.short_answer import short_answer
     ("Where did the leaders meet?", "place"),
     ("Which country cut power to the border towns?", "place"),
     ("Which company recalled its vehicles?", "organisation"),
+    ("Which age group can get the booster first?", "age"),
     ("Why did Thailand cut the power?", "reason"),
     ("What did Korea agree to with Cambodia?", "action"),
     ("Can fraud be eradicated in the short term?", None),
@@ -146,6 +147,11 @@ def test_the_noun_a_which_or_what_question_names(question, kind, head):
     # "&" and a ticker make a company of a name with no company word; "Beyond" is the name's last word.
     ("Which company cut the air conditioning in its stores?",
      "A report from Harbor Bank says Pots & Beyond (PTSB) cut the air conditioning in its stores.", "Pots & Beyond"),
+    # An age group is an age, said with its people and its bounds; a bare year is none.
+    ("Which age group can get the booster first?", "From Monday the booster is open to adults aged 50 and older.",
+     "adults aged 50 and older"),
+    ("For which age group was the vaccine cleared?", "In 2022 regulators cleared it for babies from 6 months to 4 "
+     "years.", "babies from 6 months to 4 years"),
     # The question says "US": "United States" is what it already knows.
     ("Where did the first launch outside the US take place?",
      "The agency launched a rocket from Kenya's coast, its first launch outside the United States.", "Kenya"),
