@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from app.question import QuestionFrame
 from app.short_answer import short_answer
 from core.text import names
-from vectorstore.lexical import lexical_tokens
+from vectorstore.lexical import sentence_tokens
 
 if TYPE_CHECKING:
     from app.answering import Scored
@@ -52,10 +52,10 @@ class Evidence:
 def evidence(asked: QuestionFrame, scored: Sequence["Scored"]) -> Evidence:
     best = scored[0]
     c = best.candidate
-    around = set(lexical_tokens(" ".join([c.text, c.hit.chunk.title, *c.before, *names(c.context)])))
-    own = set(lexical_tokens(c.text))
-    wanted_names = {t for n in asked.names for t in lexical_tokens(n)}
-    wanted_focus = {t for f in asked.focus for t in lexical_tokens(f)}
+    around = set(sentence_tokens(" ".join([c.text, c.hit.chunk.title, *c.before, *names(c.context)])))
+    own = set(sentence_tokens(c.text))
+    wanted_names = {t for n in asked.names for t in sentence_tokens(n)}
+    wanted_focus = {t for f in asked.focus for t in sentence_tokens(f)}
     typed = 1.0
     if asked.kind is not None and asked.kind != "action":
         typed = float(any(short_answer(asked, s.candidate.text) is not None for s in scored[:3]))

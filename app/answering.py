@@ -27,7 +27,7 @@ from core.markers import MARKER
 from core.records import Answer, Citation, Hit, Referent, ShortAnswer, StoredChunk
 from core.sentences import Sentence, sentences
 from core.text import content_words, names, words
-from vectorstore.lexical import IRREGULAR, lexical_tokens
+from vectorstore.lexical import IRREGULAR, sentence_tokens
 
 if TYPE_CHECKING:
     import numpy as np
@@ -93,7 +93,7 @@ def _past_forms() -> dict[str, tuple[str, ...]]:
     """A verb's stem -> its irregular past forms ("meet": "met"), for `_has_predicate`'s match on the text."""
     forms: dict[str, tuple[str, ...]] = {}
     for form, base in IRREGULAR.items():
-        stem = lexical_tokens(base)[0]
+        stem = sentence_tokens(base)[0]
         forms[stem] = (*forms.get(stem, ()), form)
     return forms
 
@@ -267,11 +267,12 @@ class ExtractiveAnswerer:
         candidates = self.candidates(hits)
         if not candidates:
             return []
-        own = [set(lexical_tokens(c.text)) for c in candidates]
-        around = [set(lexical_tokens(" ".join(names(c.context)))) for c in candidates]
-        q_tokens = _idf_weighted(_weighted_tokens(question), [o | a for o, a in zip(own, around)])
-        kind = answer_type(question)
+        own = [set(sentence_tokens(c.text)) for c in candidates]
+        around = [set(sentence_tokens(" ".join(names(c.context)))) for c in candidates]
         asked = asked or frame(question)
+        weighted = {t: w for t, w in _weighted_tokens(question).items() if t not in _type_words(asked)}
+        q_tokens = _idf_weighted(weighted, [o | a for o, a in zip(own, around)])
+        kind = answer_type(question)
         prior = [0.08 / math.sqrt(c.rank) + _type_bonus(kind, c.text)
                  + self.lead_weight * math.exp(-c.start / LEAD_CHARS) + self._reading_bonus(asked, c.text)
                  for c in candidates]
@@ -321,7 +322,7 @@ class ExtractiveAnswerer:
         if asked.future:
             where = [m.start() for m in _FUTURE.finditer(text)]
         else:
-            stem = lexical_tokens(asked.verb)
+            stem = sentence_tokens(asked.verb)
             forms = "|".join(re.escape(f) for f in (stem[0], *_past_forms().get(stem[0], ()))) if stem else ""
             where = [m.start() for m in re.finditer(rf"\b(?:{forms})\w*", text, re.IGNORECASE)] if forms else []
         for p in where:
@@ -333,7 +334,7 @@ class ExtractiveAnswerer:
     @staticmethod
     def _has_predicate(asked: QuestionFrame, text: str) -> bool:
         """The sentence has the question's verb in any form, followed by its particle within three words."""
-        stem = lexical_tokens(asked.verb) if asked.verb else []
+        stem = sentence_tokens(asked.verb) if asked.verb else []
         if not stem:
             return False
         particle = rf"(?:\s+\w+){{0,3}}\s+{asked.particle}\b" if asked.particle else ""
@@ -367,13 +368,13 @@ class ExtractiveAnswerer:
         sentence's context), or, for "what did X agree to" questions, another sentence with that predicate
         (another thing agreed). Stops when the question is covered and no predicate sentence is left."""
         best = scored[0].score
-        wanted = set(lexical_tokens(" ".join(content_words(question))))
+        wanted = set(sentence_tokens(" ".join(content_words(question)))) - _type_words(asked)
 
         def matched(s: Scored) -> set[str]:
             c = s.candidate
-            said = set(lexical_tokens(c.text)) | set(lexical_tokens(" ".join(names(c.context))))
+            said = set(sentence_tokens(c.text)) | set(sentence_tokens(" ".join(names(c.context))))
             if c.before and _ANAPHOR.search(c.text):  # "these individuals": what the sentence before said
-                said |= set(lexical_tokens(c.before[-1]))
+                said |= set(sentence_tokens(c.before[-1]))
             return wanted & said
 
         chosen: list[Scored] = [scored[0]]
@@ -489,13 +490,22 @@ def _citation(n: int, c: Candidate) -> Citation:
                     **chunk.meta())
 
 
+def _type_words(asked: QuestionFrame) -> set[str]:
+    """The stems of the noun that names the answer's type ("country" in "Which country ..."): the answer is a
+    country, so a sentence that says "countries" matches nothing of the question by it (not for "what
+    thing" questions, whose noun is often what they are about)."""
+    if not asked.head or asked.kind in (None, "action", "thing"):
+        return set()
+    return set(sentence_tokens(asked.head))
+
+
 def _weighted_tokens(question: str) -> dict[str, float]:
     """Question stems with weights: names and numbers count double (they pin the answer down)."""
     weights: dict[str, float] = {}
     raw = re.findall(r"\w+", eventful(question))
     capitalised = {w.lower() for i, w in enumerate(raw) if i > 0 and w[:1].isupper()}
     for word in raw:
-        for stem in lexical_tokens(word):
+        for stem in sentence_tokens(word):
             weight = 2.0 if word.lower() in capitalised or word.isdigit() else 1.0
             weights[stem] = max(weights.get(stem, 0.0), weight)
     return weights
@@ -517,11 +527,11 @@ def _overlap(question: dict[str, float], sentence: set[str], context: set[str] =
 
 
 def _near_duplicate(s: Scored, chosen: Sequence[Scored]) -> bool:
-    tokens = set(lexical_tokens(s.candidate.text))
+    tokens = set(sentence_tokens(s.candidate.text))
     for other in chosen:
         if float(s.vector @ other.vector) > 0.9:
             return True
-        other_tokens = set(lexical_tokens(other.candidate.text))
+        other_tokens = set(sentence_tokens(other.candidate.text))
         union = tokens | other_tokens
         if union and len(tokens & other_tokens) / len(union) > 0.7:
             return True

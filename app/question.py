@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from core.text import STOPWORDS, words
+from vectorstore.lexical import IRREGULAR
 
 KINDS = ("person", "role", "organisation", "place", "date", "duration", "number", "money", "percent", "age",
          "reason", "purpose", "action", "title", "thing")
@@ -158,9 +159,9 @@ def _head(low: str, which: re.Match[str]) -> str:
     "company"), or else the first word after the modifiers."""
     following = re.findall(r"[a-z0-9\u2019'.-]+", low[which.start(2):])[:5]
     phrase: list[str] = []
-    for w in following:
-        if _STOP_HEAD.match(w):
-            break
+    for i, w in enumerate(following):
+        if _STOP_HEAD.match(w) or (i > 0 and (w in ("the", "a", "an") or _past_tense(w))):
+            break  # the verb or the next noun phrase: "Which country signed the border treaty" names a country
         phrase.append(w)
         if re.search(r"['\u2019]s$", w):
             return re.sub(r"['\u2019]s$", "", w)
@@ -168,6 +169,10 @@ def _head(low: str, which: re.Match[str]) -> str:
         return "age"  # "which age group": an age, not a group of people
     known = [w for w in phrase if _kind_of_head(w) or w in _MEASURES]
     return known[-1] if known else which.group(2)
+
+
+def _past_tense(word: str) -> bool:
+    return (word.endswith("ed") and len(word) > 4) or word in IRREGULAR
 
 
 _AUXILIARIES = frozenset("did does do will would should can could has have had is are was were".split())

@@ -47,10 +47,11 @@ def test_a_question_names_its_verb_particle_and_tense():
 
 
 def test_irregular_past_forms_match_their_verb():
-    from vectorstore.lexical import lexical_tokens
+    from vectorstore.lexical import lexical_tokens, sentence_tokens
 
-    assert lexical_tokens("They met and took office") == lexical_tokens("the meeting to take office")
-    assert lexical_tokens("He left; she won") == lexical_tokens("leaving wins")
+    assert sentence_tokens("They met and took office") == sentence_tokens("the meeting to take office")
+    assert sentence_tokens("He left; she won") == sentence_tokens("leaving wins")
+    assert lexical_tokens("They met") == ["met"]  # the index's vocabulary, whose recall was measured, is kept
 
 
 def _short(question: str, sentence: str) -> str | None:
@@ -215,3 +216,15 @@ def test_a_country_is_read_inside_the_word_for_its_people():
     text = "Officials from Indiana, South Korean police and Pakistani diplomats met."
     assert [text[a:b] for a, b in demonym_places(text)] == ["South Korea", "Pakistan"]
 
+
+
+def test_the_noun_a_which_question_names_is_no_word_the_answer_lacks(embedder):
+    # "Which country ...": the answer is a country. A second sentence that only adds the word "countries" is
+    # padding, not an answer element.
+    from app.answering import ExtractiveAnswerer
+
+    hits = [_hit("a", "Talks on the border", "A delegation from Laos signed the border treaty on Monday. Officials "
+                 "from several countries watched the delegation sign the border treaty.", 1)]
+    answer = ExtractiveAnswerer(embedder).answer("Which country signed the border treaty?", hits)
+    assert answer.short_answer is not None and answer.short_answer.text == "Laos", answer.text
+    assert len(answer.citations) == 1, answer.text
