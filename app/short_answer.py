@@ -192,6 +192,7 @@ def candidates(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, floa
             found.append((a, b, fit))
         if kind == "thing":
             found.extend((m.start(), m.end(), 0.8) for m in PATTERNS["number"].finditer(sentence))
+            found.extend(_predicated(frame, sentence))
         if kind == "place" and _WHOSE.search(frame.question) and not _HOST.search(frame.question):
             found.extend((a, b, 1.0 + _modifies(frame, sentence, b)) for a, b in demonym_places(sentence))
     return found
@@ -211,6 +212,28 @@ def _modifies(frame: QuestionFrame, sentence: str, end: int) -> float:
     follows = words(re.sub(r"^\w*", "", sentence[end:]))[:2]
     mine = any(w in frame.focus or w == frame.head for w in follows) or _FROM.search(frame.question)
     return 0.3 if mine else 0.0
+
+
+_COPULA = r"(?:is|was|are|were|remains|remained|became|becomes|poses?|posed|represents?|represented)"
+
+
+def _predicated(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, float]]:
+    """The phrase a sentence says is the thing the question names, in lower case as often as not: "climate
+    change posed the biggest security threat", "the biggest threat is climate change" for "What is the biggest
+    security threat ...?"."""
+    if not frame.head or len(frame.head) < 3:
+        return []
+    head = re.escape(frame.head.rstrip("s"))
+    found = []
+    spans = [m.span(1) for m in re.finditer(rf"\b((?:[a-z][\w-]*\s+){{1,3}}){_COPULA}\s+(?:(?:the|a|an)\s+)?"
+                                            rf"(?:[\w-]+\s+){{0,3}}?{head}\w*\b", sentence)]
+    spans += [m.span(1) for m in re.finditer(rf"\b{head}\w*\s+{_COPULA}\s+((?:[\w-]+\s+){{0,2}}[\w-]+)", sentence)]
+    for a, b in spans:
+        while (first := re.match(r"(\w+)\s+", sentence[a:b])) and first.group(1).lower() in STOPWORDS:
+            a += first.end()  # "that climate change posed": the phrase, not the clause's opening word
+        if a < b:
+            found.append((a, b, 1.0))
+    return found
 
 
 def _runs(sentence: str) -> list[tuple[int, int]]:

@@ -153,6 +153,11 @@ def test_the_noun_a_which_or_what_question_names(question, kind, head):
      "adults aged 50 and older"),
     ("For which age group was the vaccine cleared?", "In 2022 regulators cleared it for babies from 6 months to 4 "
      "years.", "babies from 6 months to 4 years"),
+    # What the sentence says is the thing asked for, in lower case: before "posed the ... threat", after "is".
+    ("What is the biggest threat to the islands, according to the minister?",
+     "The minister said that rising seas posed the biggest threat to the islands.", "rising seas"),
+    ("What is the biggest threat to the islands?", "The biggest threat is coral bleaching, the minister said.",
+     "coral bleaching"),
     # The question says "US": "United States" is what it already knows.
     ("Where did the first launch outside the US take place?",
      "The agency launched a rocket from Kenya's coast, its first launch outside the United States.", "Kenya"),
