@@ -82,5 +82,6 @@ def to_markdown(result: dict[str, Any]) -> str:
         "",
         table(["caches", f"{WAYS[0]} (s)", f"{WAYS[1]} (s)", "speed-up"], rows),
         "",
-        "Same versions installed both ways: " + ("yes" if result["same_versions"] else "**no**") + ".",
+        "Same versions installed both ways: " + ("yes" if result["same_versions"] else "**no**") + ". The old rule "
+        "printed nothing while it ran (`--quiet`); `make install` prints pip's and uv's progress.",
     ])
