@@ -90,12 +90,20 @@ class ReadingWeights:
 
 @lru_cache(maxsize=1)
 def _past_forms() -> dict[str, tuple[str, ...]]:
-    """A verb's stem -> its irregular past forms ("meet": "met"), for `_has_predicate`'s match on the text."""
+    """A verb's stem -> its irregular past forms ("meet": "met")."""
     forms: dict[str, tuple[str, ...]] = {}
     for form, base in IRREGULAR.items():
         stem = sentence_tokens(base)[0]
         forms[stem] = (*forms.get(stem, ()), form)
     return forms
+
+
+def _verb_forms(verb: str) -> str:
+    """A regex alternation of the beginnings of `verb`'s forms in a text: its stem and its irregular past forms
+    ("meet|met"); "" when there is no verb."""
+    stem = sentence_tokens(verb) if verb else []
+    return "|".join(re.escape(f) for f in (stem[0], *_past_forms().get(stem[0], ()))) if stem else ""
+
 
 _FUTURE = re.compile(r"\b(will|would|shall|plans? to|planned to|is going to|are going to|expects? to|intends? to)\b",
                      re.IGNORECASE)
@@ -322,8 +330,7 @@ class ExtractiveAnswerer:
         if asked.future:
             where = [m.start() for m in _FUTURE.finditer(text)]
         else:
-            stem = sentence_tokens(asked.verb)
-            forms = "|".join(re.escape(f) for f in (stem[0], *_past_forms().get(stem[0], ()))) if stem else ""
+            forms = _verb_forms(asked.verb)
             where = [m.start() for m in re.finditer(rf"\b(?:{forms})\w*", text, re.IGNORECASE)] if forms else []
         for p in where:
             before = words(text[:p])[-AGENT_WORDS:]
@@ -334,11 +341,10 @@ class ExtractiveAnswerer:
     @staticmethod
     def _has_predicate(asked: QuestionFrame, text: str) -> bool:
         """The sentence has the question's verb in any form, followed by its particle within three words."""
-        stem = sentence_tokens(asked.verb) if asked.verb else []
-        if not stem:
+        forms = _verb_forms(asked.verb)
+        if not forms:
             return False
         particle = rf"(?:\s+\w+){{0,3}}\s+{asked.particle}\b" if asked.particle else ""
-        forms = "|".join(re.escape(f) for f in (stem[0], *_past_forms().get(stem[0], ())))
         return re.search(rf"\b(?:{forms})\w*{particle}", text.lower()) is not None
 
     def _sentence_vectors(self, candidates: list[Candidate]) -> "np.ndarray":

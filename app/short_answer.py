@@ -193,14 +193,15 @@ def candidates(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, floa
         if kind == "thing":
             found.extend((m.start(), m.end(), 0.8) for m in PATTERNS["number"].finditer(sentence))
             found.extend(_predicated(frame, sentence))
-        if kind == "place" and _WHOSE.search(frame.question) and not _HOST.search(frame.question):
+        if kind == "place" and (_WHOSE.search(frame.question) or _FROM.search(frame.question)) \
+                and not _HOST.search(frame.question):
             found.extend((a, b, 1.0 + _modifies(frame, sentence, b)) for a, b in demonym_places(sentence))
     return found
 
 
 _FROM = re.compile(r"\bfrom\s*\?\s*$", re.IGNORECASE)
-_WHOSE = re.compile(r"\b(?:which|what) (?:country|countries|nation)\b|\bfrom\s*\?\s*$", re.IGNORECASE)
-_HOST = re.compile(r"\b(?:to|in|at)\s*\?\s*$|\b(?:serv\w*|posted|stationed|based|accredited|sent)\b", re.IGNORECASE)
+_WHOSE = re.compile(r"\b(?:which|what) (?:country|countries|nation)\b", re.IGNORECASE)
+_HOST = re.compile(r"\b(?:to|in|at)\s*\?\s*$|\b(?:posted|stationed|based|accredited)\b", re.IGNORECASE)
 """A country's people-word ("South Korean") answers whose someone or something is ("Which country did the
 ambassador represent?", "Where is she from?"), never where one serves ("... ambassador to?", "posted")."""
 

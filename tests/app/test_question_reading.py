@@ -215,6 +215,8 @@ def test_a_country_is_read_inside_the_word_for_its_people():
     assert _short("Which country is Sato Ken from?", sentence) == "Japan"
     # Where he serves: what follows the question's own last word ("to").
     assert _short("Where is Sato Ken ambassador to?", sentence) == "Laos"
+    assert _short("Which country sent troops to the border?", "Police said South Korean troops reached the border "
+                  "on Monday.") == "South Korea"
     # "Indiana" holds "India" but is no people-word of it; "South Korean" is South Korea's, not Korea's.
     from app.places import demonym_places
 
