@@ -98,6 +98,7 @@ def _past_forms() -> dict[str, tuple[str, ...]]:
     return forms
 
 
+@lru_cache(maxsize=256)
 def _verb_forms(verb: str) -> str:
     """A regex alternation of the beginnings of `verb`'s forms in a text: its stem and its irregular past forms
     ("meet|met"); "" when there is no verb."""
@@ -278,7 +279,8 @@ class ExtractiveAnswerer:
         own = [set(sentence_tokens(c.text)) for c in candidates]
         around = [set(sentence_tokens(" ".join(names(c.context)))) for c in candidates]
         asked = asked or frame(question)
-        weighted = {t: w for t, w in _weighted_tokens(question).items() if t not in _type_words(asked)}
+        type_words = _type_words(asked)
+        weighted = {t: w for t, w in _weighted_tokens(question).items() if t not in type_words}
         q_tokens = _idf_weighted(weighted, [o | a for o, a in zip(own, around)])
         kind = answer_type(question)
         prior = [0.08 / math.sqrt(c.rank) + _type_bonus(kind, c.text)
