@@ -200,14 +200,17 @@ class Retriever:
             return self.store.dense_search(vector, wanted)
         fetch = unfiltered_candidates(self.lexical.count(**filters.lexical()), self.lexical.size, wanted,
                                       MAX_UNFILTERED_CANDIDATES)
-        if fetch is not None:
-            nearest = self.store.dense_ids(vector, fetch)
+        # The estimate assumes the passing chunks are spread evenly; near a question they may be rarer (its
+        # story told by other outlets or on other days), so one wider try, still far cheaper, comes first.
+        tries = [] if fetch is None else sorted({fetch, max(fetch, MAX_UNFILTERED_CANDIDATES)})
+        for size in tries:
+            nearest = self.store.dense_ids(vector, size)
             passing = self.lexical.matching([cid for cid, _ in nearest], **filters.lexical())
             kept = [(cid, score) for cid, score in nearest if cid in passing][:wanted]
-            if len(kept) >= wanted or len(nearest) < fetch:  # enough, or every chunk was a candidate
+            if len(kept) >= wanted or len(nearest) < size:  # enough, or every chunk was a candidate
                 chunks = {c.id: c for c in self.store.get_chunks([cid for cid, _ in kept])}
                 return [(chunks[cid], score) for cid, score in kept if cid in chunks]
-            logger.debug("%d of %d unfiltered candidates passed the filter: filtered query", len(kept), fetch)
+            logger.debug("%d of %d unfiltered candidates passed the filter", len(kept), size)
         return self.store.dense_search(vector, wanted, where)
 
     def _fuse(self, dense: list[tuple[StoredChunk, float]], lexical: list[tuple[str, float]], k: int,

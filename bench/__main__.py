@@ -1,4 +1,4 @@
-"""`python -m bench ingest|query|startup|scale|server|load|arenas|warm|near-dups|disagreements|setup`: run a
+"""`python -m bench ingest|query|startup|scale|server|load|arenas|warm|near-dups|disagreements|setup|tutorial`: run a
 benchmark, print its table, write it into its section of docs/benchmarks.md."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from bench import DEFAULT_ARTICLES, DEFAULT_CACHE, DEFAULT_OUT, DEFAULT_QUESTION
 SECTIONS = {"ingest": "Ingest", "query": "Query latency", "startup": "Start-up", "scale": "Scale",
             "server": "Chroma server", "load": "Load", "arenas": "Memory over a long run", "warm": "Warm CLI",
             "as-of": "As of (RealTimeQA)", "near-dups": "Near-duplicates",
-            "disagreements": "Copies that disagree", "setup": "First set-up"}
+            "disagreements": "Copies that disagree", "setup": "First set-up",
+            "tutorial": "Ingest: ours vs the LangChain tutorial"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="ingest: articles per side-by-side repeat (0 = all; default 200)")
     p.add_argument("--slice", type=int, default=50, metavar="N",
                    help="ingest: articles per slice; ingest and raw encode alternate slice by slice (default 50)")
+    p.add_argument("--variants", default=None, metavar="O/H,O/H",
+                   help="tutorial: our configurations as chunk overlap tokens/embedding header (default "
+                   "40/title_date,0/none)")
     p.add_argument("--sizes", type=_ints, default=None, metavar="N,N,...",
                    help="scale: collection sizes in chunks (default 10000,50000,200000)")
     p.add_argument("--clients", type=_ints, default=None, metavar="N,N,...",
@@ -114,6 +118,12 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], Callable[[dict[str, 
         from bench import disagreements
 
         return disagreements.run(args.articles), disagreements.to_markdown
+    if args.command == "tutorial":
+        from bench import tutorial
+
+        variants = tuple(v.strip() for v in args.variants.split(",")) if args.variants else tutorial.VARIANTS
+        return tutorial.run(args.articles, cache=args.cache, repeats=args.repeats or 3, subset=args.subset,
+                            slice_articles=args.slice, variants=variants), tutorial.to_markdown
     if args.command == "setup":
         from bench import setup
 

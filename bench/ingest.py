@@ -101,7 +101,7 @@ def embedded_texts(articles: list["Article"], settings: "Settings", embedder: "E
     """Exactly the texts the pipeline embeds for `articles`."""
     from ingest.chunking import Chunker
 
-    chunker = Chunker(embedder, target_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap_tokens)
+    chunker = Chunker.from_settings(embedder, settings)
     return [t for a in articles for t in chunker.embed_texts(a, chunker.chunk(a))]
 
 

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
 
     chunk_tokens: int = Field(default=180, ge=32, le=2048)
     chunk_overlap_tokens: int = Field(default=40, ge=0, le=512)
+    embedding_header: Literal["title_date", "title", "none"] = "title_date"
+    """What is embedded before each chunk's text: the article's title and date, the title, or nothing (the
+    stored text is the article's in every case; measured in docs/benchmarks.md, "Tokens embedded")."""
 
     fetch_timeout: float = Field(default=20.0, gt=0, le=600)
     max_source_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)

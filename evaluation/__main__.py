@@ -175,7 +175,7 @@ def _run(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
         "articles": args.articles, "questions_file": str(args.questions), "k": args.k, "depth": args.depth,
         "as_of": "each question's date" if options.as_of else "today",
         "settings": {name: getattr(settings, name) for name in (
-            "top_k", "candidate_k", "chunk_tokens", "chunk_overlap_tokens", "rrf_k", "dense_weight",
+            "top_k", "candidate_k", "chunk_tokens", "chunk_overlap_tokens", "embedding_header", "rrf_k", "dense_weight",
             "lexical_weight", "max_chunks_per_article", "abstain_threshold")},
         "answerer_threshold": getattr(assistant.answerer, "threshold", None),
         "ingest": report.to_json() | {"errors": len(report.errors)} if report else None,

@@ -52,7 +52,7 @@ class BaselineResult:
     timings_ms: dict[str, float]
 
 
-def _jsonl_documents(path: Path) -> Iterator[SourceDocument]:
+def jsonl_documents(path: Path) -> Iterator[SourceDocument]:
     """Each line's raw `text`, as the tutorial would read it (no cleaning; empty texts included)."""
     with path.open(encoding="utf-8-sig") as handle:
         for line in handle:
@@ -69,7 +69,7 @@ def source_documents(sources: Sequence[str], settings: Settings) -> list[SourceD
     docs = [SourceDocument(item.article.id, item.article.text)
             for item in load_sources(paths, settings) if item.article is not None]
     for location in jsonl:
-        docs.extend(_jsonl_documents(Path(location)))
+        docs.extend(jsonl_documents(Path(location)))
     return docs
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from core.records import Article, Chunk
 from core.sentences import Sentence, sentences
 from core.tokens import count_tokens_many
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 
 class TokenModel(Protocol):
@@ -43,30 +46,52 @@ class _Piece:
         return Sentence(self.start, self.quote_start, self.end)
 
 
-def embedding_header(article: Article) -> str:
-    """A short title/date line prepended to the embedded text (the stored text stays the article's)."""
+HEADERS = ("title_date", "title", "none")
+"""What `embedding_header` may put before a chunk's text (`Settings.embedding_header`)."""
+
+
+def embedding_header(article: Article, kind: str = "title_date") -> str:
+    """A short title/date line prepended to the embedded text (the stored text stays the article's):
+    title and date, the title only, or nothing (`kind`, one of HEADERS)."""
+    if kind not in HEADERS:
+        raise ValueError(f"embedding header must be one of {', '.join(HEADERS)}, not {kind!r}")
+    if kind == "none":
+        return ""
     title = " ".join(article.title.split()[:24])
-    parts = [p for p in (title, article.published.isoformat() if article.published else "") if p]
+    day = article.published.isoformat() if article.published and kind == "title_date" else ""
+    parts = [p for p in (title, day) if p]
     return (" | ".join(parts) + "\n") if parts else ""
 
 
 class Chunker:
     """Splits articles into overlapping windows of whole sentences."""
 
-    def __init__(self, model: TokenModel, *, target_tokens: int = 180, overlap_tokens: int = 40) -> None:
+    def __init__(self, model: TokenModel, *, target_tokens: int = 180, overlap_tokens: int = 40,
+                 header: str = "title_date") -> None:
         if overlap_tokens >= target_tokens:
             raise ValueError("overlap_tokens must be smaller than target_tokens")
+        embedding_header(Article(id="check", text=""), header)  # an unknown kind fails here, not mid-ingest
         self.model = model
         self.target_tokens = target_tokens
         self.overlap_tokens = overlap_tokens
+        self.header_kind = header
+
+    @classmethod
+    def from_settings(cls, model: TokenModel, settings: "Settings") -> "Chunker":
+        return cls(model, target_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap_tokens,
+                   header=settings.embedding_header)
+
+    def header(self, article: Article) -> str:
+        """What is embedded before each of the article's chunks."""
+        return embedding_header(article, self.header_kind)
 
     def embed_texts(self, article: Article, chunks: Sequence[Chunk]) -> list[str]:
-        header = embedding_header(article)
+        header = self.header(article)
         return [header + c.text for c in chunks]
 
     def chunk(self, article: Article) -> list[Chunk]:
         text = article.text
-        header = embedding_header(article)
+        header = self.header(article)
         header_tokens = self.model.count_tokens([header])[0]
         # Special tokens ([CLS], [SEP]) are counted once in the header; sentences are counted bare.
         budget = self.model.max_seq_length - header_tokens

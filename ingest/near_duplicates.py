@@ -311,6 +311,11 @@ class NearDuplicates:
         with self._lock:
             old = self._entries.get(article_id)
             if old is not None and old.content_hash == digest_hash:
+                member = Member(article_id, source, published)
+                if old.member != member:  # its outlet or date corrected: same text, same group
+                    self.remove(article_id)
+                    self._insert(_Entry(member, digest_hash, old.key, old.digest))
+                    self._log.append(_added(member, digest_hash, old.key, old.digest))
                 return self._group(old.key)
             if old is not None:
                 self.remove(article_id)
@@ -320,9 +325,7 @@ class NearDuplicates:
                 key = self._new_key()
             member = Member(article_id, source, published)
             self._insert(_Entry(member, digest_hash, key, digest))
-            self._log.append({"op": "add", "id": article_id, "hash": digest_hash, "source": source,
-                              "published": published.isoformat() if published else "", "group": key,
-                              "digest": _encode(digest)})
+            self._log.append(_added(member, digest_hash, key, digest))
             return self._group(key)
 
     def remove(self, article_id: str) -> bool:
@@ -512,10 +515,7 @@ class NearDuplicates:
 
     def _records(self) -> Iterator[dict[str, Any]]:
         for entry in self._entries.values():
-            m = entry.member
-            yield {"op": "add", "id": m.article_id, "hash": entry.content_hash, "source": m.source,
-                   "published": m.published.isoformat() if m.published else "", "group": entry.key,
-                   "digest": _encode(entry.digest)}
+            yield _added(entry.member, entry.content_hash, entry.key, entry.digest)
         if self.synced is not None:
             yield {"op": "synced", "generation": self.synced}
 
@@ -588,6 +588,13 @@ class NearDuplicateTracker:
                            type(e).__name__, e)
             logger.debug("near-duplicate index not updated", exc_info=True)
             self._index = None
+
+
+def _added(member: Member, content_hash: str, key: int, digest: "np.ndarray | None") -> dict[str, Any]:
+    """The log record of an article added to group `key`."""
+    return {"op": "add", "id": member.article_id, "hash": content_hash, "source": member.source,
+            "published": member.published.isoformat() if member.published else "", "group": key,
+            "digest": _encode(digest)}
 
 
 def _line(record: dict[str, Any]) -> bytes:

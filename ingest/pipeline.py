@@ -6,21 +6,23 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import StoreUnavailable
-from core.records import Article, Chunk
+from core.records import Article, ArticleMeta, Chunk
 from core.settings import Settings
-from ingest.chunking import Chunker, embedding_header
+from ingest.chunking import Chunker
 from ingest.loaders import Loaded
 from ingest.near_duplicates import NearDuplicateTracker
 from vectorstore.embedding import pack_vectors
 from vectorstore.lexical import LexicalIndex
-from vectorstore.store import ArticleStore, PreparedArticle
+from vectorstore.store import ArticleStore, IndexState, PreparedArticle
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from vectorstore.embedding import Embedder
 
 logger = logging.getLogger(__name__)
@@ -38,6 +40,9 @@ class IngestReport:
     """Sources read but not ingested because an earlier one in the same run had the same article id."""
     pruned: int = 0
     chunks_embedded: int = 0
+    chunks_reused: int = 0
+    """Chunks whose exact embedded text (and sentence cuts) the store already held, or this run had just
+    embedded (a syndicated copy, a re-posted article): written with those vectors, not embedded again."""
     seconds: float = 0.0
     errors: list[dict[str, str]] = field(default_factory=list)
     skips: list[dict[str, str]] = field(default_factory=list)
@@ -73,7 +78,8 @@ class IngestReport:
             counts += "; not pruned: " + ", ".join(f"{n['source']} ({n['reason']})" for n in self.not_pruned)
         if self.dry_run:
             return counts + "; nothing written"
-        return counts + f"; {_plural(self.chunks_embedded, 'chunk')} embedded in {self.seconds:.1f}s"
+        reused = f" ({self.chunks_reused} more reused from identical text)" if self.chunks_reused else ""
+        return counts + f"; {_plural(self.chunks_embedded, 'chunk')} embedded{reused} in {self.seconds:.1f}s"
 
 
 def _plural(n: int, noun: str) -> str:
@@ -85,6 +91,8 @@ class _Pending:
     article: Article
     chunks: list[Chunk]
     update: bool
+    metadata_only: bool = False
+    """Its text is stored and embedded as it would be now: only its metadata is written (no embedding)."""
 
 
 class Ingestor:
@@ -107,7 +115,7 @@ class Ingestor:
         from vectorstore.embedding import Embedder
 
         embedder = embedder or Embedder.from_settings(settings)
-        chunker = Chunker(embedder, target_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap_tokens)
+        chunker = Chunker.from_settings(embedder, settings)
         return cls(store or ArticleStore(settings), embedder, chunker, batch_chunks=settings.ingest_batch_chunks)
 
     def run(
@@ -122,7 +130,7 @@ class Ingestor:
         # An article with a write in progress (another ingest, or one a crash left to a Chroma server's
         # repair lease) counts as unknown, so this run rewrites it and leaves it whole.
         # An article indexed under another signature (older version, chunk size, model) is re-embedded.
-        known, stale = self.store.index_state()
+        known = self.store.index_state()
         seen: dict[str, str] = {}
         origins: list[str] = []
         unlisted: list[str] = []
@@ -144,7 +152,7 @@ class Ingestor:
                 seen[item.article.id] = item.source
                 origins.append(item.article.origin)
                 try:
-                    self._consider(item, known, stale, pending, report, dry_run)
+                    self._consider(item, known, pending, report, dry_run)
                 except Exception as e:  # one article the chunker cannot handle must not stop the others
                     logger.warning("could not index %s", item.source, exc_info=True)
                     report.fail(item.source, f"could not be indexed: {type(e).__name__}: {e}")
@@ -176,14 +184,21 @@ class Ingestor:
         return safe
 
     def _consider(
-        self, item: Loaded, known: dict[str, str], stale: set[str], pending: list[_Pending], report: IngestReport,
-        dry_run: bool,
+        self, item: Loaded, known: IndexState, pending: list[_Pending], report: IngestReport, dry_run: bool,
     ) -> None:
         article = item.article
         assert article is not None
-        previous = known.get(article.id)
-        if previous == article.content_hash and article.id not in stale:
+        previous = known.hashes.get(article.id)
+        if known.unchanged(article):
             report.unchanged += 1
+            return
+        stored = known.stored_meta(article.id)
+        if known.same_text(article) and stored is not None and self._embeds_same(article, stored):
+            # A corrected date, outlet or URL: the vectors stay, only the metadata is rewritten.
+            if dry_run:
+                report.updated += 1
+            else:
+                pending.append(_Pending(article, [], update=True, metadata_only=True))
             return
         try:
             chunks = self.chunker.chunk(article)
@@ -199,38 +214,71 @@ class Ingestor:
             return
         pending.append(_Pending(article, chunks, update=previous is not None))
 
+    def _embeds_same(self, article: Article, stored: ArticleMeta) -> bool:
+        """Whether the article's chunks embed as they did under its stored metadata (the embedding header
+        holds the title and date, so correcting those re-embeds; an outlet or URL does not)."""
+        return self.chunker.header(article) == self.chunker.header(replace(article, **stored.meta()))
+
     def _flush(self, pending: list[_Pending], report: IngestReport) -> None:
         if not pending:
             return
         # Another ingest may have stored some of these since this run started: skip them, embed nothing.
-        stored = self.store.article_hashes([p.article.id for p in pending], clean_only=True, current_only=True)
-        done = {p.article.id for p in pending if stored.get(p.article.id) == p.article.content_hash}
+        state = self.store.index_state([p.article.id for p in pending])
+        done = {p.article.id for p in pending if state.unchanged(p.article)}
         if done:
             report.unchanged += len(done)
             pending[:] = [p for p in pending if p.article.id not in done]
-            if not pending:
-                return
+        corrected = [p.article for p in pending if p.metadata_only]
+        if corrected:
+            with self.copies.around_write(added=corrected):
+                self.store.update_metadata(corrected)
+            logger.info("corrected the metadata of %d article(s)", len(corrected))
+            report.updated += len(corrected)
+            pending[:] = [p for p in pending if not p.metadata_only]
+        if not pending:
+            return
         texts, spans = [], []
         for p in pending:
-            header = len(embedding_header(p.article))
+            header = len(self.chunker.header(p.article))
             texts.extend(self.chunker.embed_texts(p.article, p.chunks))
             spans.extend([(header + q - c.start, header + b - c.start) for _, q, b in c.sentences] for c in p.chunks)
-        # One forward pass gives each chunk's vector and its sentences' (the answerer's evidence scores),
-        # one for each of the chunk's sentences as ingest cut them, stored beside them.
-        vectors, sentences = self.embedder.embed_with_spans(texts, spans)
-        packed = [pack_vectors(v) if len(v) == len(s) else "" for v, s in zip(sentences, spans)]
+        keys = [self.store.embedding_key(t, s) for t, s in zip(texts, spans)]
+        vectors, packed, embedded = self._vectors(texts, spans, keys)
         prepared, offset = [], 0
         for p in pending:
             end = offset + len(p.chunks)
-            prepared.append(PreparedArticle(p.article, p.chunks, vectors[offset:end], packed[offset:end]))
+            prepared.append(PreparedArticle(p.article, p.chunks, vectors[offset:end], packed[offset:end],
+                                            keys[offset:end]))
             offset = end
         with self.copies.around_write(added=[p.article for p in pending]):
             self.store.write_articles(prepared)
-        logger.info("wrote %d article(s), %d chunk(s)", len(prepared), len(texts))
-        report.chunks_embedded += len(texts)
+        logger.info("wrote %d article(s), %d chunk(s), %d embedded", len(prepared), len(texts), embedded)
+        report.chunks_embedded += embedded
+        report.chunks_reused += len(texts) - embedded
         report.updated += sum(p.update for p in pending)
         report.added += sum(not p.update for p in pending)
         pending.clear()
+
+    def _vectors(self, texts: list[str], spans: list[list[tuple[int, int]]],
+                 keys: list[str]) -> tuple["np.ndarray", list[str], int]:
+        """Each text's vector and packed sentence vectors, and how many texts were embedded for them: a text
+        embedded as the store already holds it, or as an earlier one in `texts`, is not embedded again."""
+        import numpy as np
+
+        stored = self.store.stored_vectors(sorted(set(keys)))
+        todo: dict[str, int] = {}
+        for i, key in enumerate(keys):
+            if key not in stored and key not in todo:
+                todo[key] = i
+        # One forward pass gives each chunk's vector and its sentences' (the answerer's evidence scores),
+        # one for each of the chunk's sentences as ingest cut them, stored beside them.
+        rows = list(todo.values())
+        fresh, sentences = self.embedder.embed_with_spans([texts[i] for i in rows], [spans[i] for i in rows])
+        for n, i in enumerate(rows):
+            packed = pack_vectors(sentences[n]) if len(sentences[n]) == len(spans[i]) else ""
+            stored[keys[i]] = (fresh[n], packed)
+        vectors = np.asarray([stored[k][0] for k in keys], dtype=np.float32).reshape(len(keys), -1)
+        return vectors, [stored[k][1] for k in keys], len(rows)
 
     def _prune(self, roots: Sequence[Path], dry_run: bool) -> int:
         """Delete articles loaded from files under `roots` whose file is gone."""

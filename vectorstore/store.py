@@ -17,6 +17,12 @@ the registry record:
 4. commit: the record gets the new text and hash (still dirty: old chunks may remain);
 5. delete the article's chunks with any other hash, then mark the record clean.
 
+A correction of an article's metadata alone (title, date, outlet, URL, author; the text unchanged) is
+no new version: `update_metadata` journals the record (step 1, same hash), rewrites the metadata of the
+current chunks in place (their vectors stay), then commits the record's new metadata (step 4) and marks
+it clean. The record is written last, so a crash before it leaves the old metadata there and the next
+ingest of the article redoes the correction.
+
 `repair()` finishes whatever a crash interrupted: a dirty record that was committed has its old chunks
 deleted (its old version is already in the history); one that was not has its partial new chunks and
 the history copy this write made (`archive`) deleted, and keeps its old version (or disappears when
@@ -75,6 +81,9 @@ logger = logging.getLogger(__name__)
 WRITE_BATCH = 2000
 """Chunks per Chroma call; below Chroma's max batch size on every backend."""
 
+READ_BATCH = 500
+"""Keys per Chroma read that names them (a `$in` filter): well under SQLite's variable limit."""
+
 LOCK_FILE = ".newsdesk-write.lock"
 """The advisory write lock inside a local store directory."""
 
@@ -119,6 +128,33 @@ class PreparedArticle:
     embeddings: "np.ndarray"
     sentence_vectors: Sequence[str] = ()
     """Per chunk, its sentences' vectors packed by `vectorstore.embedding.pack_vectors` (may be empty)."""
+    embedding_keys: Sequence[str] = ()
+    """Per chunk, `ArticleStore.embedding_key` of what was embedded for it (may be empty)."""
+
+
+@dataclass(frozen=True)
+class IndexState:
+    """What an ingest needs to know of the stored articles (`ArticleStore.index_state`)."""
+
+    hashes: dict[str, str]
+    """Committed article id -> content hash."""
+    stale: set[str]
+    """Ids indexed under another `index_signature`: re-embedded by the next ingest."""
+    metadata: dict[str, dict[str, Any]]
+    """Article id -> its stored metadata (title, dates, outlet, URL, author, origin)."""
+
+    def unchanged(self, article: Article) -> bool:
+        """Stored as it is now: same text, same metadata, current index."""
+        return self.same_text(article) and self.metadata.get(article.id) == _article_meta(article)
+
+    def same_text(self, article: Article) -> bool:
+        """Stored with this text and indexed as now (its metadata may differ)."""
+        return self.hashes.get(article.id) == article.content_hash and article.id not in self.stale
+
+    def stored_meta(self, article_id: str) -> ArticleMeta | None:
+        """The stored title, date, outlet and URL of an article (None when it is not stored)."""
+        stored = self.metadata.get(article_id)
+        return ArticleMeta(**_meta_from(stored)) if stored is not None else None
 
 
 def _connect(settings: Settings) -> "ClientAPI":
@@ -474,24 +510,47 @@ class ArticleStore:
                 if r.get("content_hash") and not (clean_only and r.get("dirty"))
                 and not (current_only and r.get("index") != self.index_signature)}
 
-    def index_state(self) -> tuple[dict[str, str], set[str]]:
-        """One registry read for an ingest: committed article id -> hash (articles with a write in progress
-        left out), and the ids among them indexed under another `index_signature`."""
+    def index_state(self, ids: list[str] | None = None) -> IndexState:
+        """One registry read for an ingest: the committed articles (those with a write in progress left
+        out) with their hash and metadata, and which are indexed under another `index_signature`."""
         hashes: dict[str, str] = {}
         stale: set[str] = set()
-        for r in self._records():
+        metadata: dict[str, dict[str, Any]] = {}
+        for r in self._records(ids=ids):
             if r.get("content_hash") and not r.get("dirty"):
                 hashes[r["id"]] = r["content_hash"]
+                metadata[r["id"]] = {k: r.get(k, 0 if k == "published_int" else "") for k in _ARTICLE_FIELDS}
                 if r.get("index") != self.index_signature:
                     stale.add(r["id"])
-        return hashes, stale
+        return IndexState(hashes, stale, metadata)
 
     @property
     def index_signature(self) -> str:
         """What the chunks of an article written now are made with (see INDEX_VERSION)."""
         s = self.settings
+        header = "" if s.embedding_header == "title_date" else f" header {s.embedding_header}"
         return (f"v{INDEX_VERSION} sentences {SEGMENTATION_VERSION} chunks {s.chunk_tokens}/{s.chunk_overlap_tokens} "
-                f"model {s.embedding_model}")
+                f"model {s.embedding_model}{header}")
+
+    def embedding_key(self, text: str, spans: Sequence[tuple[int, int]]) -> str:
+        """What determines a chunk's vectors: the embedded text, its sentences' spans in it (the sentence
+        vectors are pooled over them) and the index signature (model, chunking). Equal keys, equal vectors."""
+        digest = hashlib.sha256(self.index_signature.encode("utf-8") + b"\0" + text.encode("utf-8") + b"\0")
+        digest.update(",".join(f"{a}:{b}" for a, b in spans).encode("ascii"))
+        return digest.hexdigest()[:40]
+
+    def stored_vectors(self, keys: Sequence[str]) -> dict[str, tuple[list[float], str]]:
+        """Embedding key -> (chunk vector, packed sentence vectors) of stored chunks with that key, for an
+        ingest to reuse instead of embedding the same text again (`embedding_key`)."""
+        found: dict[str, tuple[list[float], str]] = {}
+        for i in range(0, len(keys), READ_BATCH):
+            got = self._call("reading stored vectors", self.chunks.get,
+                             where={"embedding_key": {"$in": list(keys[i:i + READ_BATCH])}},
+                             include=["metadatas", "embeddings"])
+            for meta, vector in zip(got["metadatas"], got["embeddings"]):
+                if meta.get("sentence_vectors"):  # a chunk without them (written by hand, damaged) is no model
+                    found.setdefault(meta["embedding_key"], (list(map(float, vector)), meta["sentence_vectors"]))
+        return found
 
     def list_articles(self) -> list[ArticleInfo]:
         """Every committed article, newest first."""
@@ -675,6 +734,41 @@ class ArticleStore:
             self._bump_generation(p.article.id for p in prepared)
             self._mark_clean([p.article.id for p in prepared])
 
+    def update_metadata(self, articles: Sequence[Article]) -> None:
+        """Correct the metadata of stored articles whose text is unchanged, without embedding anything (the
+        journal of the module docstring). The caller knows the embedded text does not depend on what
+        changed (`ingest.chunking.Chunker.header`); an article not stored with this text is left alone."""
+        if not articles:
+            return
+        with self.writing():
+            previous = {r["id"]: r for r in self._records(ids=[a.id for a in articles])}
+            articles = [a for a in articles if previous.get(a.id, {}).get("content_hash") == a.content_hash]
+            if not articles:
+                return
+            ids = [a.id for a in articles]
+            self._call("journaling articles", self.registry.update, ids=ids, metadatas=[
+                dict(_meta_only(previous[a.id]), dirty=True, pending_hash=a.content_hash, journal_at=time.time(),
+                     archive="") for a in articles])
+            for a in articles:
+                self._retag(a.id, a.content_hash, a)
+            metas = []
+            for a in articles:
+                began = _restarted(previous[a.id], a)
+                metas.append(dict(_article_meta(a), valid_from=began.isoformat() if began else "",
+                                  valid_from_int=date_to_int(began)))
+            self._call("committing articles", self.registry.update, ids=ids, metadatas=metas)
+            self._bump_generation(ids)
+            self._mark_clean(ids)
+
+    def _retag(self, article_id: str, content_hash: str, meta: ArticleMeta) -> None:
+        """Give the chunks of this version of an article `meta` (their text, vectors and offsets stay)."""
+        got = self._call("reading chunks", self.chunks.get, include=[],
+                         where={"$and": [{"article_id": article_id}, {"content_hash": content_hash}]})
+        fields = _chunk_fields(article_id, content_hash, meta)
+        for i in range(0, len(got["ids"]), WRITE_BATCH):
+            batch = got["ids"][i:i + WRITE_BATCH]
+            self._call("correcting chunks", self.chunks.update, ids=batch, metadatas=[fields for _ in batch])
+
     def delete_article(self, article_id: str) -> bool:
         """Remove an article and its chunks; False when it was not stored."""
         with self.writing():
@@ -714,6 +808,8 @@ class ArticleStore:
                 # A rewrite of the same text (re-indexing) may have made fewer chunks than there were.
                 same = record.get("pending_hash") == committed and "chunks" in record
                 self._delete_chunks_except(article_id, committed, int(record["chunks"]) if same else None)
+                if same:  # the chunks take the record's metadata (a correction not committed is undone)
+                    self._retag(article_id, committed, ArticleMeta(**_meta_from(record)))
                 if record.get("archive") and not same:  # not committed: undo this write's copy to the history
                     self._delete_version(str(record["archive"]))
             else:  # a new article never committed, or a deletion: nothing of it stays
@@ -759,8 +855,8 @@ class ArticleStore:
             old_hash = (old or {}).get("content_hash", "")
             if not old_hash:  # a new article
                 starts[p.article.id] = p.article.updated or p.article.published
-            elif old_hash == p.article.content_hash:
-                starts[p.article.id] = _valid_from(old)  # type: ignore[arg-type]  (the same text, re-indexed)
+            elif old_hash == p.article.content_hash:  # the same text, re-indexed (or its metadata corrected)
+                starts[p.article.id] = _restarted(old, p.article)  # type: ignore[arg-type]
             else:
                 began = _valid_from(old)  # type: ignore[arg-type]
                 superseded = max(p.article.updated or date.today(), began or date.min)
@@ -854,7 +950,8 @@ class ArticleStore:
         for p in prepared:
             base = _chunk_meta(p.article)
             packed = list(p.sentence_vectors) or [""] * len(p.chunks)
-            for chunk, vector, sentences in zip(p.chunks, p.embeddings, packed):
+            keys = list(p.embedding_keys) or [""] * len(p.chunks)
+            for chunk, vector, sentences, key in zip(p.chunks, p.embeddings, packed, keys):
                 ids.append(chunk_id(p.article.id, p.article.content_hash, chunk.ordinal))
                 texts.append(chunk.text)
                 meta = dict(base, ordinal=chunk.ordinal, start=chunk.start, end=chunk.end)
@@ -862,6 +959,8 @@ class ArticleStore:
                     meta["sentences"] = pack_sentences(list(chunk.sentences), offset=chunk.start)
                 if sentences:
                     meta["sentence_vectors"] = sentences
+                if key:
+                    meta["embedding_key"] = key
                 metas.append(meta)
                 vectors.append(vector.tolist())
         for i in range(0, len(ids), WRITE_BATCH):
@@ -888,6 +987,9 @@ def _article_meta(article: Article) -> dict[str, Any]:
                 updated=article.updated.isoformat() if article.updated else "")
 
 
+_ARTICLE_FIELDS = ("title", "url", "source", "published", "published_int", "author", "origin", "updated")
+"""The registry fields `_article_meta` writes: what a metadata correction compares and rewrites."""
+
 _JOURNAL_FIELDS = frozenset({"dirty", "pending_hash", "journal_at", "archive", "valid_from", "valid_from_int"})
 """Registry fields about a write in progress or the current version's start: not copied to a version record."""
 
@@ -897,6 +999,15 @@ def _valid_from(record: dict[str, Any]) -> date | None:
     update date, else its published date)."""
     return (_parse_date(record.get("valid_from", "")) or _parse_date(record.get("updated", ""))
             or _parse_date(record.get("published", "")))
+
+
+def _restarted(record: dict[str, Any], article: Article) -> date | None:
+    """When the current version of a stored article began, once its metadata is `article`'s: a start read
+    from the record's own dates (its update date, else its publication date) follows their correction; a
+    start set when an earlier version was superseded stays."""
+    began = _valid_from(record)
+    stated = _parse_date(record.get("updated", "")) or _parse_date(record.get("published", ""))
+    return (article.updated or article.published) if began == stated else began
 
 
 def _version_dates(began: date | None, superseded: date) -> dict[str, Any]:
@@ -914,8 +1025,13 @@ def _version(meta: dict[str, Any]) -> ArticleVersion:
 
 
 def _chunk_meta(article: Article) -> dict[str, Any]:
-    return dict(_meta_fields(article), article_id=article.id, content_hash=article.content_hash,
-                host=source_host(article.source, article.url))
+    return _chunk_fields(article.id, article.content_hash, article)
+
+
+def _chunk_fields(article_id: str, content_hash: str, meta: ArticleMeta) -> dict[str, Any]:
+    """What every chunk of an article version carries about it."""
+    return dict(_meta_fields(meta), article_id=article_id, content_hash=content_hash,
+                host=source_host(meta.source, meta.url))
 
 
 def _meta_only(record: dict[str, Any]) -> dict[str, Any]:

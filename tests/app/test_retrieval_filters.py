@@ -90,8 +90,10 @@ def test_broad_filter_whose_nearest_chunks_fail_falls_back_to_the_filtered_query
     from app.retrieval import Filters
 
     # A quarter of the chunks pass; with no margin 4 wanted need 16 of 16 chunks, so shrink the margin until
-    # the plan fetches only the nearest few, all of them football for a football question.
+    # the plan fetches only the nearest few, all of them football for a football question, and the limit
+    # until the wider second try cannot reach the weather either.
     monkeypatch.setattr(retrieval, "OVERSAMPLE", 0.3)
+    monkeypatch.setattr(retrieval, "MAX_UNFILTERED_CANDIDATES", 8)
     question = "Who won the football match?"
     weather = Filters(sources=("weather.example",), since=date(2025, 11, 1))
     assert retrieval.unfiltered_candidates(retriever.lexical.count(**weather.lexical()), retriever.lexical.size, 4) \
@@ -99,6 +101,27 @@ def test_broad_filter_whose_nearest_chunks_fail_falls_back_to_the_filtered_query
     filtered = _filtered_queries(retriever, monkeypatch)
     got = retriever.search(question, k=1, filters=weather)
     assert _hosts(got) == {"weather.example"} and len(filtered) == 1
+
+
+@pytest.mark.slow
+def test_a_wider_unfiltered_try_comes_before_the_filtered_query(retriever, monkeypatch):
+    import app.retrieval as retrieval
+    from app.retrieval import Filters
+
+    # As above, the first unfiltered candidates are all football; the wider try (up to the limit) holds
+    # the weather chunks, and gives exactly the filtered query's hits without running it.
+    monkeypatch.setattr(retrieval, "OVERSAMPLE", 0.3)
+    question = "Who won the football match?"
+    weather = Filters(sources=("weather.example",), since=date(2025, 11, 1))
+    vector = retriever.embedder.embed_query(question)
+    expected = [c.id for c, _ in retriever.store.dense_search(vector, 4, weather.chroma_where())]
+    sizes: list[int] = []
+    real = retriever.store.dense_ids
+    monkeypatch.setattr(retriever.store, "dense_ids", lambda v, k: sizes.append(k) or real(v, k))
+    filtered = _filtered_queries(retriever, monkeypatch)
+    got = retriever._dense(vector, 4, weather)
+    assert [c.id for c, _ in got] == expected and filtered == []
+    assert len(sizes) == 2 and sizes[0] < sizes[1] == retrieval.MAX_UNFILTERED_CANDIDATES
 
 
 @pytest.mark.slow

@@ -76,6 +76,22 @@ def test_header_carries_title_and_date_but_stored_text_is_the_articles(chunker):
     assert chunk.text == article.text
 
 
+def test_the_header_setting_chooses_what_is_embedded_before_each_chunk(embedder):
+    from core.settings import Settings
+
+    article = Article(id="a", text="One sentence here. Another one there.", title="Title", published=date(2025, 2, 3))
+    embedded = {}
+    for kind in ("title_date", "title", "none"):
+        chunker = Chunker.from_settings(embedder, Settings(embedding_header=kind, _env_file=None))
+        [chunk] = chunker.chunk(article)
+        assert chunk.text == article.text  # what is stored and quoted never changes
+        [embedded[kind]] = chunker.embed_texts(article, [chunk])
+    assert embedded == {"title_date": "Title | 2025-02-03\n" + article.text, "title": "Title\n" + article.text,
+                        "none": article.text}
+    with pytest.raises(ValueError, match="embedding header must be one of"):
+        Chunker(embedder, header="summary")
+
+
 class JoiningTokenizer:
     """A model tokenizer whose counts do not add up: joining sentences costs extra tokens, as with a
     tokenizer that merges across the space between them. The count of a text is its words plus the
