@@ -11,8 +11,9 @@ committed chunks added, and the state document moves to the new generation in th
 commit is atomic, so a reader never sees half an update or two generations mixed). A reader that sees the
 store's generation move reloads its searcher; when the index's state document does not name that
 generation (a writer without this follower, a crash between Chroma's write and the index's, another host
-writing to a Chroma server), it catches up by diffing the registry's content hashes against the article
-versions the index holds: a read per article, then an update of the articles that differ. A missing or
+writing to a Chroma server), it catches up by diffing the registry's articles against the article
+versions the index holds (content hash, and the title, date and outlet the index searches and filters by,
+so a metadata correction is caught up too): a read per article, then an update of the articles that differ. A missing or
 unreadable index is rebuilt from the store once, logged, never an error for the user.
 
 One writer: the tantivy writer is only opened under the store's write lock (local store), or under
@@ -35,8 +36,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.records import StoredChunk, date_to_int
-from core.text import content_words
+from core.records import ArticleMeta, StoredChunk, date_to_int
+from core.text import content_words, source_host
 
 if TYPE_CHECKING:
     import tantivy
@@ -44,6 +45,15 @@ if TYPE_CHECKING:
     from vectorstore.store import ArticleStore
 
 logger = logging.getLogger(__name__)
+
+
+def indexed_version(content_hash: str, meta: ArticleMeta) -> str:
+    """What the index holds of an article version: its text's hash and the metadata it searches (title) and
+    filters (date, outlet host) by. A registry record and its chunks give the same value."""
+    import hashlib
+
+    facets = f"{meta.title}\0{date_to_int(meta.published)}\0{source_host(meta.source, meta.url)}"
+    return f"{content_hash}@{hashlib.sha1(facets.encode('utf-8')).hexdigest()[:12]}"
 
 CHECK_INTERVAL = 1.0
 """Seconds between checks of the store's generation token (one cheap metadata read)."""
@@ -328,7 +338,7 @@ class LexicalIndex:
             if self._state(index) is None:
                 self._build(writer)
                 return
-            registry = self.store.article_hashes()
+            registry = {a.id: indexed_version(a.content_hash, a) for a in self.store.list_articles()}
             held = self._held_versions(index)
             changed = sorted(a for a in registry.keys() | held.keys() if registry.get(a) != held.get(a))
             self._replace(writer, changed)
@@ -339,14 +349,15 @@ class LexicalIndex:
             logger.info("lexical index caught up with %d changed article(s)", len(changed))
 
     def _held_versions(self, index: "tantivy.Index") -> dict[str, str]:
-        """Article id -> content hash of the chunks the index holds (a terms aggregation: no document read)."""
+        """Article id -> `indexed_version` of the chunks the index holds (a terms aggregation: no document
+        read). Chunks indexed before it included the metadata hold the bare hash: caught up once."""
         searcher = index.searcher()
         articles = max(1, int(searcher.num_docs))
         result = searcher.aggregate(self._chunks_query(), {"v": {"terms": {"field": "version", "size": articles}}})
         held = {}
         for bucket in result["v"]["buckets"]:
-            article_id, _, content_hash = str(bucket["key"]).rpartition(" ")
-            held[article_id] = content_hash
+            article_id, _, version = str(bucket["key"]).rpartition(" ")
+            held[article_id] = version
         return held
 
     def _replace(self, writer: "tantivy.IndexWriter", article_ids: Sequence[str]) -> None:
@@ -393,9 +404,10 @@ class LexicalIndex:
         for chunk in chunks:
             text = f"{chunk.title}\n{chunk.text}"
             body = " ".join(lexical_tokens(text)) if self.tokenizer == "newsdesk" else text
+            version = f"{chunk.article_id} {indexed_version(chunk.content_hash, chunk)}"
             writer.add_document(tantivy.Document(
-                chunk_id=chunk.id, article_id=chunk.article_id, version=f"{chunk.article_id} {chunk.content_hash}",
-                kind="chunk", body=body, published=date_to_int(chunk.published), host=chunk.host))
+                chunk_id=chunk.id, article_id=chunk.article_id, version=version, kind="chunk", body=body,
+                published=date_to_int(chunk.published), host=chunk.host))
             added += 1
         return added
 

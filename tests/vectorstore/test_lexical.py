@@ -98,6 +98,35 @@ def test_a_reader_catches_up_with_a_writer_that_did_not_update_the_index(ingesto
     assert reader.articles_touched == 1  # caught up: nothing more to do
 
 
+def test_a_reader_catches_up_with_a_metadata_correction(ingestor, settings, tmp_path, every_check):
+    """A corrected outlet or date changes no text: the catch-up diff still finds it, so the reader's filters
+    follow (as on another replica of a Chroma server, whose writer never updates this replica's index)."""
+    import json
+
+    from ingest.loaders import load_sources
+    from ingest.pipeline import Ingestor
+    from vectorstore.lexical import LexicalIndex
+    from vectorstore.store import ArticleStore
+
+    record = {"id": "https://wire.example/yak", "title": "Yak herders", "source": "wire.example",
+              "published": "2025-10-01", "text": "Yak herders in Ladakh moved their herds early this year."}
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    assert ingestor.run(load_sources([], settings, jsonl=[str(feed)])).added == 1
+    reader = LexicalIndex.for_store(ArticleStore(settings))
+    assert reader.search("yak herders", 3, sources=("wire.example",))
+    silent = ArticleStore(settings)
+    other = Ingestor(silent, ingestor.embedder, ingestor.chunker)
+    silent.change_listeners.clear()
+    feed.write_text(json.dumps(dict(record, source="daily.example", published="2025-09-30")) + "\n", encoding="utf-8")
+    report = other.run(load_sources([], settings, jsonl=[str(feed)]))
+    assert (report.updated, report.chunks_embedded) == (1, 1)  # the date is in the embedding header
+    assert reader.search("yak herders", 3, sources=("daily.example",))
+    assert reader.search("yak herders", 3, sources=("wire.example",)) == []
+    assert reader.search("yak herders", 3, since=20251001) == []
+    assert (reader.builds, reader.articles_touched) == (0, 1)
+
+
 def test_filters_apply_natively_to_the_lexical_side(ingestor, settings, tmp_path):
     import json
 
