@@ -39,7 +39,7 @@ def resolve_model(name: str) -> str:
 class Embedder:
     """Embeds chunk texts and questions; normalised vectors, so cosine = dot product."""
 
-    def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, *, device: str = "cpu", batch_size: int = 64) -> None:
+    def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, *, device: str = "cpu", batch_size: int = 16) -> None:
         self.model_name = model
         self.device = device
         self.batch_size = batch_size
