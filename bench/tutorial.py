@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench import DEFAULT_ARTICLES, DEFAULT_CACHE, machine, median, table
-from bench.ingest import bench_settings, close_store, load_articles, spread
+from bench.ingest import bench_settings, close_store, embedded_texts, load_articles, spread
 
 if TYPE_CHECKING:
-    from core.records import Article
     from ingest.loaders import Loaded
     from vectorstore.embedding import Embedder
 
@@ -85,15 +84,14 @@ def tutorial_once(texts: list[tuple[str, str]], store_dir: Path, embeddings: Any
     from chromadb.config import Settings as ChromaSettings
     from langchain_chroma import Chroma
     from langchain_core.documents import Document
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from evaluation.baseline import ADD_BATCH, CHUNK_OVERLAP, CHUNK_SIZE
+    from evaluation.baseline import ADD_BATCH, tutorial_splitter
 
     client = chromadb.PersistentClient(path=str(store_dir), settings=ChromaSettings(anonymized_telemetry=False))
     try:
         started, cpu = time.perf_counter(), time.process_time()
-        splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP)
-        splits = splitter.split_documents([Document(page_content=t, metadata={"article_id": i}) for i, t in texts])
+        documents = [Document(page_content=t, metadata={"article_id": i}) for i, t in texts]
+        splits = tutorial_splitter().split_documents(documents)
         store = Chroma(collection_name=TUTORIAL, embedding_function=embeddings, client=client)
         for i in range(0, len(splits), ADD_BATCH):
             store.add_documents(splits[i: i + ADD_BATCH])
@@ -116,19 +114,10 @@ def embedded_tokens(texts: list[str], embedder: "Embedder") -> int:
     return sum(min(limit, n) for n in embedder.count_tokens(texts))
 
 
-def our_texts(articles: list["Article"], embedder: "Embedder", variant: Variant) -> list[str]:
-    from ingest.chunking import Chunker
-
-    chunker = Chunker.from_settings(embedder, variant.settings(Path("unused")))
-    return [t for a in articles for t in chunker.embed_texts(a, chunker.chunk(a))]
-
-
 def tutorial_texts(texts: list[str]) -> list[str]:
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
+    from evaluation.baseline import tutorial_splitter
 
-    from evaluation.baseline import CHUNK_OVERLAP, CHUNK_SIZE
-
-    splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP)
+    splitter = tutorial_splitter()
     return [c for t in texts for c in splitter.split_text(t)]
 
 
@@ -153,7 +142,9 @@ def run(articles: Path = DEFAULT_ARTICLES, *, cache: Path = DEFAULT_CACHE, repea
     embedder.embed_documents(["warm-up"] * 8)
     embeddings.embed_documents(["warm-up"] * 8)
 
-    tokens = {v.label: embedded_tokens(our_texts([i.article for i in chosen], embedder, v), embedder) for v in ours}
+    picked = [i.article for i in chosen]
+    tokens = {v.label: embedded_tokens(embedded_texts(picked, v.settings(cache / "unused"), embedder), embedder)
+              for v in ours}
     tutorial_chunks = tutorial_texts([raw[i.article.id] for i in chosen])
     tokens[TUTORIAL] = embedded_tokens(tutorial_chunks, embedder)
 

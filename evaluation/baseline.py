@@ -73,6 +73,13 @@ def source_documents(sources: Sequence[str], settings: Settings) -> list[SourceD
     return docs
 
 
+def tutorial_splitter() -> Any:
+    """The tutorial's `RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)`."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    return RecursiveCharacterTextSplitter(chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP)
+
+
 def fingerprint(docs: Sequence[SourceDocument], model_path: str) -> str:
     digest = hashlib.sha1(f"{CHUNK_SIZE}/{CHUNK_OVERLAP}/{Path(model_path).name}".encode())
     for d in docs:
@@ -101,7 +108,6 @@ class TutorialBaseline:
     def index(self, docs: Sequence[SourceDocument]) -> int:
         """Split and embed `docs` unless this directory already holds exactly this set; returns chunk count."""
         from langchain_core.documents import Document
-        from langchain_text_splitters import RecursiveCharacterTextSplitter
 
         key = fingerprint(docs, self.model_path)
         done = self.directory / _DONE
@@ -110,8 +116,7 @@ class TutorialBaseline:
             return int(json.loads(done.read_text())["chunks"])
         shutil.rmtree(self.directory, ignore_errors=True)
         self.directory.mkdir(parents=True)
-        splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP)
-        splits = splitter.split_documents(
+        splits = tutorial_splitter().split_documents(
             [Document(page_content=d.text, metadata={"article_id": d.article_id}) for d in docs])
         self._store = self._open()
         started = time.perf_counter()

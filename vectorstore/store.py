@@ -501,14 +501,9 @@ class ArticleStore:
         got = self._call("reading articles", self.registry.get, ids=ids, where=where, include=["metadatas"])
         return [dict(meta, id=i) for i, meta in zip(got["ids"], got["metadatas"])]
 
-    def article_hashes(
-        self, ids: list[str] | None = None, *, clean_only: bool = False, current_only: bool = False
-    ) -> dict[str, str]:
-        """Committed article id -> content hash (`clean_only`: leave out articles with a write in progress;
-        `current_only`: leave out articles indexed under another `index_signature`)."""
-        return {r["id"]: r["content_hash"] for r in self._records(ids=ids)
-                if r.get("content_hash") and not (clean_only and r.get("dirty"))
-                and not (current_only and r.get("index") != self.index_signature)}
+    def article_hashes(self, ids: list[str] | None = None) -> dict[str, str]:
+        """Committed article id -> content hash."""
+        return {r["id"]: r["content_hash"] for r in self._records(ids=ids) if r.get("content_hash")}
 
     def index_state(self, ids: list[str] | None = None) -> IndexState:
         """One registry read for an ingest: the committed articles (those with a write in progress left
