@@ -130,6 +130,11 @@ def local_url(host: str, port: int) -> str:
     return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
+SHUTDOWN_WAIT = 15.0
+"""Seconds a stopping server waits for uvicorn's shutdown: open requests get `timeout_graceful_shutdown` (5 s),
+then the app's lifespan ends (MCP sessions, Gradio's file cleanup)."""
+
+
 def launch(settings: Settings, *, host: str = "127.0.0.1", port: int | None = None, seed: bool = True) -> int:
     """Serve the page and the APIs (`app.web`) with uvicorn until Ctrl-C or SIGTERM; returns the exit code."""
     import signal
@@ -146,10 +151,22 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int | None = No
     web = build_web_app(assistant, settings, host=host, session_capacity=SESSION_CAPACITY)
     server = uvicorn.Server(uvicorn.Config(web.app, host=host, port=port, log_level="warning", access_log=False,
                                            lifespan="on", timeout_graceful_shutdown=5, log_config=None))
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    finished = threading.Event()
+
+    def serve() -> None:
+        try:
+            server.run()
+        finally:
+            finished.set()
+
+    # The main thread waits on an Event, never in `Thread.join`: a KeyboardInterrupt (Ctrl-C, or SIGTERM
+    # below) that lands inside `join` leaves the thread looking finished to every later `join` and `is_alive`
+    # (CPython 3.11), and the process would then exit without uvicorn's shutdown: open requests cut off, and
+    # the app's lifespan (Gradio's deletion of uploaded and exported files) never run.
+    thread = threading.Thread(target=serve, name="uvicorn", daemon=True)
     thread.start()
     while not server.started:
-        if not thread.is_alive():
+        if finished.is_set():
             raise ConfigError(f"cannot serve on {host}:{port} (the log above says why; choose another with --port)")
         time.sleep(0.05)
     url = local_url(host, port)
@@ -160,16 +177,17 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int | None = No
     signal.signal(signal.SIGTERM, _interrupt)
     print(f"Newsdesk QA is running on {url}/  (Ctrl-C to stop; API docs at {url}/docs)", flush=True)
     try:
-        while thread.is_alive():
-            thread.join(0.5)
+        while not finished.wait(0.5):
+            pass
     except KeyboardInterrupt:
         print("\nNewsdesk QA: stopping.", flush=True)
     finally:
         record.remove(settings)
         reaper.stop()
         server.should_exit = True
-        thread.join(10)
+        finished.wait(SHUTDOWN_WAIT)
         web.demo.close()
+        web.ui.close()
     return 0
 
 

@@ -140,13 +140,21 @@ def _short(title: str, limit: int = 60) -> str:
     return title if len(title) <= limit else title[:limit].rsplit(" ", 1)[0] + "\u2026"
 
 
+def file_ages(settings: Settings) -> tuple[int, int]:
+    """Gradio's `delete_cache` (every `frequency` seconds, delete this app's cached files older than `age`):
+    uploads and exported answers leave the server after `Settings.ui_files_hours`, checked every hour or
+    more often, and all of them when it stops."""
+    age = max(1, round(settings.ui_files_hours * 3600))
+    return min(age, 3600), age
+
+
 def build_ui(assistant: "Assistant", settings: Settings, ui: NewsdeskUI | None = None) -> "gr.Blocks":
     """The Blocks app (theme, CSS and the citation-click script are passed at launch: `launch_options`)."""
     import gradio as gr
 
     ui = ui or NewsdeskUI(assistant, settings)
     articles = ui.articles()
-    with gr.Blocks(title="Newsdesk QA", analytics_enabled=False) as demo:
+    with gr.Blocks(title="Newsdesk QA", analytics_enabled=False, delete_cache=file_ages(settings)) as demo:
         header = gr.HTML(render.header(len(articles), sum(a.chunks for a in articles)), js_on_load=None)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):

@@ -8,6 +8,10 @@ Gradio is imported inside the handlers that need it.
 from __future__ import annotations
 
 import logging
+import tempfile
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -38,6 +42,10 @@ so a session's memory stops growing however long it runs."""
 
 EXPORT_FORMATS = {"markdown": "md", "csv": "csv", "json": "json"}
 """The answer's export buttons: format -> file extension (`app.export`)."""
+EXPORTS_KEPT = 600
+"""At most this many files stay in the server's export folder, the newest (and none older than
+`Settings.ui_files_hours`): by the time a download button shows one, Gradio has copied it into its own file
+cache, which `Blocks(delete_cache=...)` ages out the same way."""
 
 CHAT_INPUTS = ("question", "session", "since", "until", "as_of", "outlets", "k", "mode")
 """The chat event's inputs by name, in the order `NewsdeskUI.respond` and `validate` take them
@@ -59,6 +67,17 @@ class LibraryView:
     """The feeds `python -m ingest watch` keeps current, with their last poll and error."""
     stories: str
     """The stories several outlets published (`ingest.near_duplicates` groups)."""
+
+
+def prune(written: "OrderedDict[Path, float]", *, now: float, max_age: float, keep: int) -> int:
+    """Delete the files of `written` (path -> when it was written, oldest first) older than `max_age` seconds
+    and all but the newest `keep`; returns how many were deleted."""
+    gone = 0
+    while written and (len(written) > keep or now - next(iter(written.values())) > max_age):
+        path, _ = written.popitem(last=False)
+        path.unlink(missing_ok=True)
+        gone += 1
+    return gone
 
 
 def article_choices(articles: Iterable[ArticleInfo]) -> list[tuple[str, str]]:
@@ -157,7 +176,9 @@ class NewsdeskUI:
         self.settings = settings
         self.library = library or Library(assistant, settings)
         self._assistants: dict[str, Assistant] = {assistant.answerer.name: assistant}
-        self._exports: Path | None = None
+        self._exports: "tempfile.TemporaryDirectory[str] | None" = None
+        self._exports_lock = threading.Lock()
+        self._written: OrderedDict[Path, float] = OrderedDict()
 
     # chat ---------------------------------------------------------------------------------------
 
@@ -331,17 +352,29 @@ class NewsdeskUI:
 
     def _export_file(self, answer: Answer, fmt: str) -> Path:
         import hashlib
-        import tempfile
 
         from app.export import render as export
 
-        if self._exports is None:
-            self._exports = Path(tempfile.mkdtemp(prefix="newsdesk-exports-"))
         data = export(answer, fmt).encode("utf-8")
-        path = self._exports / f"newsdesk-answer-{hashlib.sha256(data).hexdigest()[:12]}.{EXPORT_FORMATS[fmt]}"
-        if not path.exists():
-            path.write_bytes(data)
+        with self._exports_lock:
+            if self._exports is None:
+                self._exports = tempfile.TemporaryDirectory(prefix="newsdesk-exports-")
+            folder = Path(self._exports.name)
+            path = folder / f"newsdesk-answer-{hashlib.sha256(data).hexdigest()[:12]}.{EXPORT_FORMATS[fmt]}"
+            if not path.exists():
+                path.write_bytes(data)
+            self._written[path] = time.time()
+            self._written.move_to_end(path)
+            prune(self._written, now=time.time(), max_age=self.settings.ui_files_hours * 3600, keep=EXPORTS_KEPT)
         return path
+
+    def close(self) -> None:
+        """Delete the export folder and every file in it (the server is stopping)."""
+        with self._exports_lock:
+            if self._exports is not None:
+                self._exports.cleanup()
+                self._exports = None
+                self._written.clear()
 
     # library ------------------------------------------------------------------------------------
 

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(default=50, ge=1, le=2048)
     session_idle_minutes: float = Field(default=24 * 60, gt=0, le=366 * 24 * 60)
     """A chat session unused this long is forgotten by the UI server (closed tabs: after an hour)."""
+    ui_files_hours: float = Field(default=24.0, gt=0, le=366 * 24)
+    """Uploaded and exported files stay this long in the UI server's temporary folders (Gradio's file cache and
+    the answers' export folder); all of them are deleted when the server stops."""
     heap_trim_seconds: float = Field(default=10.0, ge=0.5, le=3600)
     """How often the UI server hands freed heap memory back to the system (glibc malloc_trim); its
     resident memory rises by a few MB between two trims."""

@@ -83,8 +83,11 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def server(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]:
     """`python -m app ui` in a subprocess, seeding its own temporary store from the sample article."""
-    app = AppProcess(tmp_path_factory.mktemp("ui"), sources=(SEED.parent,),
-                     env={"NEWSDESK_COLLECTION": "ui-browser", "NO_PROXY": "127.0.0.1,localhost"})
+    workdir = tmp_path_factory.mktemp("ui")
+    (workdir / "tmp").mkdir()  # the server's temporary folders (Gradio's file cache, the exports), to check
+    app = AppProcess(workdir, sources=(SEED.parent,),
+                     env={"NEWSDESK_COLLECTION": "ui-browser", "NO_PROXY": "127.0.0.1,localhost",
+                          "TMPDIR": str(workdir / "tmp")})
     try:
         app.start(timeout=START_TIMEOUT)
     except RuntimeError as e:
@@ -406,7 +409,6 @@ def test_sources_panel_scrolls_and_the_question_box_is_in_view(browser: Any, ser
         "nodes => nodes.map(n => n.getAttribute('aria-label'))")
     assert len(labels) == 2 * len(questions) and not any("<" in label for label in labels), labels
     assert any("Both sides [Cambodia and South Korea] agreed" in label and "[1]" in label for label in labels)
-    page.context.close()
 
 
 def test_clearing_the_search_while_a_delete_runs_shows_the_whole_library(page: Any, tmp_path: Path) -> None:
@@ -470,3 +472,32 @@ def test_a_crafted_request_cannot_pass_a_server_file_as_an_upload(page: Any, ser
     _open_tab(page, "Library")
     expect(page.locator("#nd-library")).to_contain_text(SEED_TITLE)
     expect(page.locator("#nd-library")).not_to_contain_text("Payroll of the newsroom")
+
+
+def test_stopping_the_server_deletes_every_uploaded_and_exported_file(page: Any, server: AppProcess,
+                                                                       tmp_path: Path) -> None:
+    """Last in this module (it stops the module's server). An upload and an answer's downloads leave copies in
+    the server's temporary folders; they age out (`NEWSDESK_UI_FILES_HOURS`) and are all deleted on stop."""
+    from playwright.sync_api import expect
+
+    _ask(page, "What did Korea agree to with Cambodia?")
+    button = page.locator("#nd-export-json")
+    expect(button).to_be_visible(timeout=30_000)
+    with page.expect_download():
+        button.click()
+    upload = tmp_path / "laos-hotline-cleanup.txt"
+    upload.write_text(UPLOADED.replace("hotline number is 1919", "hotline number is 1920"), encoding="utf-8")
+    assert "failed 0" in _ingest_file(page, upload)
+    temp = server.workdir / "tmp"
+
+    def kept() -> list[Path]:
+        return [p for p in temp.rglob("*") if p.is_file() and (p.name.startswith("newsdesk-answer-")
+                                                              or "gradio" in p.relative_to(temp).parts)]
+
+    assert any(p.name == upload.name for p in kept())  # Gradio's copy of the upload
+    assert any(p.parent.name.startswith("newsdesk-exports-") for p in kept())  # the exported answer
+    server.stop()
+    assert server.proc is not None and server.proc.returncode == 0, server.tail()
+    # Gradio 6.31 leaves one empty placeholder file behind per file it hands an event (`File.preprocess`,
+    # `DownloadButton.preprocess`); nothing of an article or an answer stays.
+    assert [p for p in kept() if p.stat().st_size > 0] == [] and not list(temp.glob("newsdesk-exports-*"))

@@ -437,3 +437,40 @@ def test_the_library_lists_watched_feeds_with_their_last_poll_and_error(tmp_path
     assert "connection refused" in cells[2] and "next try" in cells[2]
     assert "UTC" in cells[1] and cells[3] == "0"
     assert "<x>" not in html and "&lt;x&gt;" in html  # the URL is text, not markup
+
+
+def test_exported_answers_are_capped_aged_out_and_deleted_when_the_server_stops(tmp_path: Path, monkeypatch):
+    import time
+
+    from app import ui_handlers
+    from app.ui import file_ages
+    from app.ui_handlers import ChatSession
+    from core.records import Answer
+
+    settings = Settings(store_dir=tmp_path, collection="ui-test", ui_files_hours=2, _env_file=None)
+    ui = NewsdeskUI(ScriptedAssistant(), settings)  # type: ignore[arg-type]
+    monkeypatch.setattr(ui_handlers, "EXPORTS_KEPT", 5)
+    clock = [time.time()]
+    monkeypatch.setattr(ui_handlers, "time", SimpleNamespace(time=lambda: clock[0]))
+
+    def exported(n: int) -> list[Path]:
+        answer = Answer(question=f"Question {n}?", text=f"Answer {n}. [1]", citations=[_citation(start=0, end=12 + n)])
+        return [Path(update["value"]) for update in ui.exports(ChatSession(last=answer))]
+
+    first = exported(0)
+    folder = first[0].parent
+    assert [p.suffix for p in first] == [".md", ".csv", ".json"] and all(p.is_file() for p in first)
+    assert exported(0) == first and len(list(folder.iterdir())) == 3  # the same answer again: nothing added
+    clock[0] += 3 * 3600  # later than ui_files_hours
+    second = exported(1)
+    assert not any(p.exists() for p in first) and all(p.exists() for p in second)  # aged out, the new one kept
+    third, newest = exported(2), exported(3)
+    assert set(folder.iterdir()) == {*third[1:], *newest}  # the newest EXPORTS_KEPT files, oldest gone first
+    ui.close()
+    assert not folder.exists()  # the server stopped: no answer stays behind on its disk
+    again = exported(4)
+    assert again[0].parent != folder and all(p.exists() for p in again)  # a later export makes a new folder
+    ui.close()
+    # Gradio's own cache of uploads and downloads ages out the same way (checked every hour at most)
+    assert file_ages(settings) == (3600, 7200)
+    assert file_ages(Settings(store_dir=tmp_path, ui_files_hours=0.25, _env_file=None)) == (900, 900)
