@@ -38,9 +38,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="ingest: articles per side-by-side repeat (0 = all; default 200)")
     p.add_argument("--slice", type=int, default=50, metavar="N",
                    help="ingest: articles per slice; ingest and raw encode alternate slice by slice (default 50)")
-    p.add_argument("--variants", default=None, metavar="O/H,O/H",
-                   help="tutorial: our configurations as chunk overlap tokens/embedding header (default "
-                   "40/title_date,0/none)")
+    p.add_argument("--variants", default=None, metavar="O/H[/P],...",
+                   help="tutorial: our configurations as chunk overlap tokens/embedding header[/precision: auto, "
+                   "float32, bfloat16] (default 40/title_date,40/title_date/float32)")
     p.add_argument("--sizes", type=_ints, default=None, metavar="N,N,...",
                    help="scale: collection sizes in chunks (default 10000,50000,200000)")
     p.add_argument("--clients", type=_ints, default=None, metavar="N,N,...",

@@ -3,10 +3,12 @@
 Method: the same `subset` articles (evenly spaced over the file) are ingested by each pipeline into a
 fresh store of its own, slice by slice; the pipelines' order rotates from slice to slice and repeat to
 repeat, so a burst of load from other processes hits each of them. Our pipeline runs once per
-configuration in `variants` (chunk overlap and embedding header, `core.settings.Settings`); the tutorial
-is `RecursiveCharacterTextSplitter(1000, 200)` over each article's raw text, then
+configuration in `variants` (chunk overlap, embedding header and encoder precision,
+`core.settings.Settings`); the tutorial is `RecursiveCharacterTextSplitter(1000, 200)` over each article's raw
+text, then
 `langchain_chroma.Chroma.add_documents` with `HuggingFaceEmbeddings` of the same model (as
-`evaluation.baseline` runs it). Times start from loaded articles and include splitting, embedding and
+`evaluation.baseline` runs it), and where our default precision is bfloat16 once more with that model in
+bfloat16 (`TUTORIAL_BF16`). Times start from loaded articles and include splitting, embedding and
 the store's writes. Embedded tokens: the model's tokens of every text a pipeline embeds, special tokens
 included, capped at the model's `max_seq_length` (what the encoder runs on).
 """
@@ -31,27 +33,39 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TUTORIAL = "tutorial"
-VARIANTS = ("40/title_date", "0/none")
-"""Our configurations, as "overlap tokens/embedding header": the settings before and after issue 18."""
+TUTORIAL_BF16 = "tutorial, bfloat16"
+"""The tutorial with its `HuggingFaceEmbeddings` model in bfloat16 too (run where our default precision is
+bfloat16): how much of the difference is the encoder's number format, and how much the pipeline."""
+VARIANTS = ("40/title_date", "40/title_date/float32")
+"""Our configurations, as "overlap tokens/embedding header[/precision]": as shipped (precision "auto"), and
+as shipped but in float32."""
 
 
 @dataclass(frozen=True)
 class Variant:
     overlap: int
     header: str
+    precision: str = "auto"
 
     @classmethod
     def parse(cls, text: str) -> "Variant":
-        overlap, _, header = text.partition("/")
-        return cls(int(overlap), header or "title_date")
+        overlap, header, precision = [*text.split("/"), "", ""][:3]
+        return cls(int(overlap), header or "title_date", precision or "auto")
+
+    @property
+    def resolved(self) -> str:
+        from vectorstore.embedding import resolve_precision
+
+        return resolve_precision(self.precision, "cpu")
 
     @property
     def label(self) -> str:
-        return f"ours, overlap {self.overlap}, header {self.header}"
+        return f"ours, overlap {self.overlap}, header {self.header}, {self.resolved}"
 
     def settings(self, store_dir: Path) -> Any:
         return bench_settings(store_dir).model_copy(
-            update={"chunk_overlap_tokens": self.overlap, "embedding_header": self.header})
+            update={"chunk_overlap_tokens": self.overlap, "embedding_header": self.header,
+                    "embedding_precision": self.precision})
 
 
 @dataclass
@@ -135,18 +149,27 @@ def run(articles: Path = DEFAULT_ARTICLES, *, cache: Path = DEFAULT_CACHE, repea
     chosen = [item for item in chosen if item.article.id in raw]  # an id the raw file spells another way is left out
     slices = [chosen[i: i + slice_articles] for i in range(0, len(chosen), slice_articles)]
     ours = [Variant.parse(v) for v in variants]
-    embedder = Embedder.from_settings(settings)
-    embeddings = HuggingFaceEmbeddings(model_name=resolve_model(settings.embedding_model),
-                                       model_kwargs={"device": "cpu"})
-    sides = [v.label for v in ours] + [TUTORIAL]
-    embedder.embed_documents(["warm-up"] * 8)
-    embeddings.embed_documents(["warm-up"] * 8)
+    embedders = {v.resolved: Embedder.from_settings(v.settings(cache / "unused")) for v in ours}
+    embedder = next(iter(embedders.values()))
+    model = resolve_model(settings.embedding_model)
+    tutorials = {TUTORIAL: HuggingFaceEmbeddings(model_name=model, model_kwargs={"device": "cpu"})}
+    if Variant(0, "none").resolved == "bfloat16":
+        import torch
+
+        tutorials[TUTORIAL_BF16] = HuggingFaceEmbeddings(
+            model_name=model, model_kwargs={"device": "cpu", "model_kwargs": {"dtype": torch.bfloat16}})
+    sides = [v.label for v in ours] + list(tutorials)
+    for e in embedders.values():
+        e.embed_documents(["warm-up"] * 8)
+    for t in tutorials.values():
+        t.embed_documents(["warm-up"] * 8)
 
     picked = [i.article for i in chosen]
     tokens = {v.label: embedded_tokens(embedded_texts(picked, v.settings(cache / "unused"), embedder), embedder)
               for v in ours}
     tutorial_chunks = tutorial_texts([raw[i.article.id] for i in chosen])
-    tokens[TUTORIAL] = embedded_tokens(tutorial_chunks, embedder)
+    for side in tutorials:
+        tokens[side] = embedded_tokens(tutorial_chunks, embedder)
 
     per_repeat: list[dict[str, Run]] = []
     for r in range(repeats):
@@ -157,12 +180,12 @@ def run(articles: Path = DEFAULT_ARTICLES, *, cache: Path = DEFAULT_CACHE, repea
                 order = sides[(r + k) % len(sides):] + sides[:(r + k) % len(sides)]
                 for side in order:
                     where = tmp / side.replace(" ", "_").replace(",", "").replace("/", "-")
-                    if side == TUTORIAL:
+                    if side in tutorials:
                         runs[side].append(tutorial_once([(i.article.id, raw[i.article.id]) for i in items], where,
-                                                        embeddings))
+                                                        tutorials[side]))
                     else:
                         variant = next(v for v in ours if v.label == side)
-                        runs[side].append(ours_once(items, where, embedder, variant))
+                        runs[side].append(ours_once(items, where, embedders[variant.resolved], variant))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         per_repeat.append({s: Run(sum(x.seconds for x in rs), sum(x.cpu_seconds for x in rs),

@@ -6,7 +6,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,29 @@ logger = logging.getLogger(__name__)
 
 QUERY_CACHE_SIZE = 256
 """Question vectors kept for repeated questions."""
+
+
+@lru_cache(maxsize=1)
+def cpu_has_bf16() -> bool:
+    """True when this CPU multiplies bfloat16 natively (Intel AMX, AVX-512 BF16), as Linux's /proc/cpuinfo
+    lists its flags; False where it cannot be told."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return bool({"amx_bf16", "avx512_bf16"} & set(line.partition(":")[2].split()))
+    return False
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """The number format the encoder runs in: "float32" or "bfloat16" (what "auto" means on this machine)."""
+    if precision in ("float32", "bfloat16"):
+        return precision
+    if precision != "auto":
+        raise ConfigError(f"NEWSDESK_EMBEDDING_PRECISION: {precision!r} is not auto, float32 or bfloat16")
+    return "bfloat16" if device == "cpu" and cpu_has_bf16() else "float32"
 
 
 def resolve_model(name: str) -> str:
@@ -39,16 +62,20 @@ def resolve_model(name: str) -> str:
 class Embedder:
     """Embeds chunk texts and questions; normalised vectors, so cosine = dot product."""
 
-    def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, *, device: str = "cpu", batch_size: int = 16) -> None:
+    def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, *, device: str = "cpu", batch_size: int = 16,
+                 precision: str = "auto") -> None:
         self.model_name = model
         self.device = device
         self.batch_size = batch_size
+        self.precision = resolve_precision(precision, device)
+        """"float32" or "bfloat16" (`Settings.embedding_precision`)."""
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._query_lock = threading.Lock()  # Gradio's worker threads share one embedder
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Embedder":
-        return cls(settings.embedding_model, device=settings.embedding_device, batch_size=settings.embedding_batch_size)
+        return cls(settings.embedding_model, device=settings.embedding_device, batch_size=settings.embedding_batch_size,
+                   precision=settings.embedding_precision)
 
     @cached_property
     def model(self) -> "SentenceTransformer":
@@ -58,13 +85,19 @@ class Embedder:
 
         path = resolve_model(self.model_name)
         try:
-            model = SentenceTransformer(path, device=self.device)
+            kwargs = {}
+            if self.precision == "bfloat16":
+                import torch
+
+                kwargs["model_kwargs"] = {"dtype": torch.bfloat16}
+            model = SentenceTransformer(path, device=self.device, **kwargs)
         except Exception as e:
             where = "path" if Path(path).exists() else "name (no model hub is reachable offline)"
             raise ConfigError(
                 f"NEWSDESK_EMBEDDING_MODEL: cannot load embedding model {self.model_name!r} by {where}: {e}"
             ) from e
-        logger.info("loaded embedding model %s (max_seq_length=%d)", self.model_name, model.max_seq_length)
+        logger.info("loaded embedding model %s (max_seq_length=%d, %s)", self.model_name, model.max_seq_length,
+                    self.precision)
         return model
 
     @property
@@ -111,10 +144,10 @@ class Embedder:
 
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return self.model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
-            show_progress_bar=False,
-        ).astype(np.float32, copy=False)
+        vectors = self.model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
+                                    show_progress_bar=False).astype(np.float32, copy=False)
+        # normalised in float32 (a bfloat16 model's own normalisation leaves norms up to 1 +- 0.004)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
     def embed_with_spans(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]

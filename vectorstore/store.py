@@ -70,6 +70,7 @@ from core.sentences import SEGMENTATION_VERSION, pack_sentences, unpack_sentence
 from core.settings import Settings
 from core.text import source_host
 from core.versions import ArticleVersion
+from vectorstore.embedding import resolve_precision
 
 if TYPE_CHECKING:
     import numpy as np
@@ -524,8 +525,10 @@ class ArticleStore:
         """What the chunks of an article written now are made with (see INDEX_VERSION)."""
         s = self.settings
         header = "" if s.embedding_header == "title_date" else f" header {s.embedding_header}"
+        precision = resolve_precision(s.embedding_precision, s.embedding_device)
+        number = "" if precision == "float32" else f" {precision}"
         return (f"v{INDEX_VERSION} sentences {SEGMENTATION_VERSION} chunks {s.chunk_tokens}/{s.chunk_overlap_tokens} "
-                f"model {s.embedding_model}{header}")
+                f"model {s.embedding_model}{number}{header}")
 
     def embedding_key(self, text: str, spans: Sequence[tuple[int, int]]) -> str:
         """What determines a chunk's vectors: the embedded text, its sentences' spans in it (the sentence
