@@ -82,6 +82,9 @@ class ReadingWeights:
     agent: float = 0.05
     """The question's subject stands just before the sentence's predicate (`_agent_acts`). Half A is flat
     from 0 to 0.5 (18 of 467 sentences of the 22 questions with a subject qualify); the predicate's weight."""
+    echo: float = 0.5
+    """Taken off: a sentence that only restates the question (`ECHO_SHARE`): "... the most infectious variant yet
+    has arrived. What is it called?" is not answered by the article's sentence that the question quotes."""
     untensed: float = 0.15
     """Taken off: a question about what will happen, a sentence that says nothing will ("What will South Korea
     do with the citizens?" is not answered by the thanks for their repatriation). Half A is flat from 0.15 to
@@ -112,6 +115,9 @@ _FUTURE = re.compile(r"\b(will|would|shall|plans? to|planned to|is going to|are 
 _ANAPHOR = re.compile(r"\b(?:these|those|such)\s+(?!(?:are|were|have|had|who|which|that)\b)\w+|\bthe same\b",
                       re.IGNORECASE)
 """A noun phrase that points back to the sentence before ("these individuals", "such cases")."""
+
+ECHO_SHARE = 0.2
+"""A sentence restates the question when fewer than this share of its word stems are not the question's."""
 
 AGENT_WORDS = 8
 """How far before its predicate a sentence's subject is looked for (`_agent_acts`)."""
@@ -283,9 +289,10 @@ class ExtractiveAnswerer:
         weighted = {t: w for t, w in _weighted_tokens(question).items() if t not in type_words}
         q_tokens = _idf_weighted(weighted, [o | a for o, a in zip(own, around)])
         kind = answer_type(question)
+        said = set(_weighted_tokens(question))
         prior = [0.08 / math.sqrt(c.rank) + _type_bonus(kind, c.text)
                  + self.lead_weight * math.exp(-c.start / LEAD_CHARS) + self._reading_bonus(asked, c.text)
-                 for c in candidates]
+                 - self.weights.echo * self._echoes(asked, said, o, c.text) for c, o in zip(candidates, own)]
         overlap = [_overlap(q_tokens, o, a) for o, a in zip(own, around)]
         q_vector = self.embedder.embed_query(question)
         stored = _stored_vectors(candidates, len(q_vector))
@@ -321,6 +328,12 @@ class ExtractiveAnswerer:
         if self._agent_acts(asked, text):
             bonus += self.weights.agent
         return bonus
+
+    @staticmethod
+    def _echoes(asked: QuestionFrame, said: set[str], stems: set[str], text: str) -> bool:
+        """The sentence restates a question that asks for a phrase and holds no phrase of that kind: the
+        premise the question quotes, not its answer."""
+        return asked.kind not in (None, "action") and _restates(said, stems) and short_answer(asked, text) is None
 
     @staticmethod
     def _agent_acts(asked: QuestionFrame, text: str) -> bool:
@@ -517,6 +530,11 @@ def _weighted_tokens(question: str) -> dict[str, float]:
             weight = 2.0 if word.lower() in capitalised or word.isdigit() else 1.0
             weights[stem] = max(weights.get(stem, 0.0), weight)
     return weights
+
+
+def _restates(question: set[str], sentence: set[str]) -> bool:
+    """The sentence says (nearly) nothing the question does not: under `ECHO_SHARE` of its stems are new."""
+    return bool(sentence) and len(sentence - question) < ECHO_SHARE * len(sentence)
 
 
 def _idf_weighted(question: dict[str, float], pool: list[set[str]]) -> dict[str, float]:

@@ -84,10 +84,14 @@ def frame(question: str) -> QuestionFrame:
     """Read `question`: its expected answer type, names, focus words and tense."""
     q = " ".join(question.split())
     low = q.lower()
-    tokens = re.findall(r"[\w'\u2019-]+", eventful(q))
-    capitalised = tuple(dict.fromkeys(t.lower() for i, t in enumerate(tokens) if (i > 0 and t[:1].isupper())
-                                      or any(c.isdigit() for c in t)))
-    content = [w for w in words(eventful(q)) if w not in STOPWORDS and w not in capitalised and len(w) > 1]
+    said = eventful(q)
+    found = list(re.finditer(r"[\w'\u2019-]+", said))
+    tokens = [m.group(0) for m in found]
+    # A capital that only opens a sentence is no name: "... has arrived. What is it called?"
+    opening = {i for i, m in enumerate(found) if re.search(r"(?:^|[.!?]\s*)$", said[:m.start()])}
+    capitalised = tuple(dict.fromkeys(t.lower() for i, t in enumerate(tokens) if (
+        i not in opening and t[:1].isupper()) or any(c.isdigit() for c in t)))
+    content = [w for w in words(said) if w not in STOPWORDS and w not in capitalised and len(w) > 1]
     head = ""
     kind: str | None = None
     which = re.search(r"\b(which|what)\s+(?!(?:is|was|are|were|did|does|do|will|would|can|could|should|has|have|had|"
@@ -171,17 +175,27 @@ def _head(low: str, which: re.Match[str]) -> str:
     return known[-1] if known else which.group(2)
 
 
+def _participle(word: str) -> bool:
+    return _past_tense(word) or (word.endswith("ing") and len(word) > 5) or (word.endswith("en") and len(word) > 4)
+
+
 def _past_tense(word: str) -> bool:
     return (word.endswith("ed") and len(word) > 4) or word in IRREGULAR
 
 
 _AUXILIARIES = frozenset("did does do will would should can could has have had is are was were".split())
 _PARTICLES = frozenset("to on with about for into against".split())
+_BE_HAVE = frozenset("has have had is are was were".split())
+_DETERMINERS = frozenset("""the a an some his her their its this these those that many several all both each every
+    any most other another two three four five six seven eight nine ten""".split())
+_PREPOSITIONS = frozenset("""across along around behind beyond near among amid toward towards inside outside within
+    without via per upon onto""".split())
 
 
 def _verb(tokens: list[str]) -> tuple[str, str, tuple[str, ...]]:
     """The first lower-case content word after an auxiliary and its subject, the particle after it, and the
-    subject's capitalised words ("What will South Korea do ...": "", "", ("south", "korea"))."""
+    subject's capitalised words ("What will South Korea do ...": "", "", ("south", "korea")). A word right
+    after a determiner or a possessive is part of the subject, not its verb."""
     for i, t in enumerate(tokens):
         if t.lower() not in _AUXILIARIES:
             continue
@@ -193,8 +207,16 @@ def _verb(tokens: list[str]) -> tuple[str, str, tuple[str, ...]]:
             if w[:1].isupper():
                 subject.append(w.lower())
                 continue
-            if w.lower() in STOPWORDS or w.lower() in ("the", "a", "an"):
+            low = w.lower()
+            if low in STOPWORDS or low in _DETERMINERS or low in _PREPOSITIONS:
                 continue
+            before = tokens[j - 1].lower()
+            if before in _DETERMINERS or re.search(r"['\u2019]s?$", before):
+                continue  # a noun or its modifier: "Why did some cities ... cancel", "the countries' leaders agree"
+            if t.lower() in _BE_HAVE and not _participle(low) and (subject or any(
+                    x.lower() in _DETERMINERS for x in tokens[i + 1:j])):
+                continue  # "How much has the Biden administration approved": after "has" and a subject, the
+                # participle; with no subject between, the word is what is said of it ("Which country is bankrupt")
             after = tokens[j + 1].lower() if j + 1 < len(tokens) else ""
             return w.lower(), after if after in _PARTICLES else "", tuple(subject)
         break

@@ -62,6 +62,8 @@ _ORG_WORDS = frozenset("""ministry police bank inc corp corporation group agency
     government administration assembly parliament senate congress service services""".split())
 _PLACE_BEFORE = re.compile(r"\b(?:in|at|from|across|to|into|near|of|outside|throughout|inside)\s+(?:the\s+)?$",
                            re.IGNORECASE)
+_SOURCE_BEFORE = re.compile(r"\baccording to\s+(?:the\s+)?$", re.IGNORECASE)
+"""Who says it, not where: "according to OPIS" names a source."""
 _PERSON_TITLES = frozenset("""mr mrs ms dr president minister ambassador prime senator governor king queen prince
     general chairman ceo secretary judge director spokesperson spokesman spokeswoman chief star""".split())
 _MAX_WORDS = 14
@@ -123,7 +125,8 @@ def _entity_kind(sentence: str, a: int, b: int) -> set[str]:
     if any(t in _ORG_WORDS for t in tokens) or re.fullmatch(r"[A-Z]{2,6}", span) or "&" in tokens \
             or _TICKER.match(sentence, b):
         kinds.add("organisation")
-    if _PLACE_BEFORE.search(sentence[max(0, a - 20):a]) or is_place_name(span):
+    if (_PLACE_BEFORE.search(sentence[max(0, a - 20):a]) and not _SOURCE_BEFORE.search(sentence[max(0, a - 20):a])) \
+            or is_place_name(span.rstrip(".")):  # "... flooding Portugal." ends the sentence, not the name
         kinds.add("place")
     before = sentence[max(0, a - 30):a].lower().split()
     titled = before and before[-1].strip(".,") in _PERSON_TITLES
@@ -133,6 +136,24 @@ def _entity_kind(sentence: str, a: int, b: int) -> set[str]:
             len(named) >= 2 or titled or len(named) < len(tokens)):
         kinds.add("person")
     return kinds
+
+
+NAMED_FIT = 1.1
+"""The fit of a name that says its own kind ("Tony Awards" for "which awards show"): surer than a kind read
+off a name's shape or the preposition before it ("at New York's Radio City Music Hall" looks like a place)."""
+_TRAILING_DAY = re.compile(rf"(?:\s+(?:on|and|the|for|of))*\s+{_WEEKDAY}\W*$")
+
+
+def _named_kind(frame: QuestionFrame) -> frozenset[str]:
+    """The words of the noun phrase a "which" question names its answer by ("prestigious", "awards", "show" in
+    "... at which prestigious awards show?"): a name that ends in one of them is a name of that kind ("Tony
+    Awards", "Harvard University"), whatever else it looks like."""
+    if not frame.head:
+        return frozenset()
+    m = re.search(rf"\b(?:which|what)\s+((?:[\w'\u2019-]+\s+){{0,3}}?{re.escape(frame.head)})\b",
+                  frame.question.lower())
+    said = m.group(1).split() if m else [frame.head]
+    return frozenset(w for t in said for w in (t, t + "s", t.rstrip("s")) if w not in STOPWORDS)
 
 
 _CALENDAR = re.compile(r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|jan(?:uary)?|feb(?:ruary)?|march|april|may|june|"
@@ -170,9 +191,12 @@ def candidates(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, floa
                 found.append((b + after.start(2), b + after.end(2), 0.9))
         return found
     if kind in ("person", "organisation", "place", "title", "thing"):
+        named = _named_kind(frame)
         for a, b in _runs(sentence):
             while (first := re.match(r"([A-Z]\w*)\s+", sentence[a:b])) and first.group(1).lower() in STOPWORDS:
                 a += first.end()  # "Under Prime Minister ...", "The ...": a capital that only opens the sentence
+            if (day := _TRAILING_DAY.search(sentence[a:b])) and day.start() > 0:
+                b = a + day.start()  # "the UK on Monday", "Covid-19 Thursday": when, not part of the name
             if kind == "person":  # "Prime Minister Hun Manet": the name, without the title before it
                 lead = re.match(r"(?:(?:" + "|".join(_TITLES) + r")\.?\s+)+", sentence[a:b], re.IGNORECASE)
                 if lead and lead.end() < b - a:
@@ -185,7 +209,7 @@ def candidates(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, floa
             if a > 0 and _TICKER.match(sentence, a - 1):
                 continue  # "(BBBY)": the ticker of the name before it, not another answer
             kinds = _entity_kind(sentence, a, b)
-            fit = 1.0 if kinds & _FITS[kind] else 0.4
+            fit = NAMED_FIT if kind != "person" and tokens[-1] in named else 1.0 if kinds & _FITS[kind] else 0.4
             if kind == "organisation" and fit < 1.0 and len(tokens) == 1 and a > 0 and not kinds & {"place"} \
                     and not _NATIONALITY.search(tokens[0]):
                 fit = 0.7  # one capitalised word inside a sentence may well be a company ("Google's parent")
@@ -290,7 +314,7 @@ def phrases(frame: QuestionFrame, sentence: str) -> tuple[Phrase, ...]:
         if a < opening:
             continue  # "Paris (CNN) –": where and by whom it was filed, not what it says
         phrase = words(sentence[a:b])
-        new = [w for w in phrase if w not in asked and w not in STOPWORDS]
+        new = [w for w in phrase if w not in asked and w not in STOPWORDS and not _stem_asked(w, asked)]
         initials = "".join(w[0] for w in phrase if w not in STOPWORDS)
         if b <= a or not new or (len(initials) > 1 and initials in asked) or (
                 frame.kind == "role" and not any(t in _TITLES or t in _ORG_WORDS for t in phrase)):
@@ -304,6 +328,12 @@ def phrases(frame: QuestionFrame, sentence: str) -> tuple[Phrase, ...]:
         if (a, b) not in found or score > found[(a, b)].score:
             found[(a, b)] = Phrase(a, b, score)
     return tuple(sorted(found.values(), key=lambda p: -p.score))
+
+
+def _stem_asked(word: str, asked: set[str]) -> bool:
+    """The question says `word` in another form of it: "Europe" in "European", "Korea" in "Korean"."""
+    return len(word) >= 4 and any(len(w) >= 4 and abs(len(w) - len(word)) <= 3 and (
+        w.startswith(word) or word.startswith(w)) for w in asked)
 
 
 def short_answer(frame: QuestionFrame, sentence: str) -> tuple[int, int, float] | None:

@@ -46,6 +46,25 @@ def test_a_question_names_its_verb_particle_and_tense():
     assert frame("When did the meeting take place?").focus == ("meeting",)
 
 
+@pytest.mark.parametrize("question, verb, subject", [
+    # A word after a determiner, a possessive or a preposition belongs to the subject, not the verb.
+    ("Why did some villages along the river cancel their harvest festival?", "cancel", ()),
+    ("What did the two countries' leaders agree in principle to establish?", "agree", ()),
+    # After "has" and its subject, the verb is the participle; with no subject between, what is said of it.
+    ("How much has the Mekong council approved in aid for farmers?", "approved", ("mekong",)),
+    ("Which country is now bankrupt, according to its minister?", "bankrupt", ()),
+    ("Which state has the highest fuel price?", "", ()),
+])
+def test_the_verb_of_a_question_is_not_a_word_of_its_subject(question, verb, subject):
+    f = frame(question)
+    assert (f.verb, f.subject) == (verb, subject)
+
+
+def test_a_capital_that_opens_a_sentence_of_the_question_is_no_name():
+    f = frame("Two years after the floods began, a new outbreak has arrived. What is it called?")
+    assert f.names == () and f.kind == "title"
+
+
 def test_irregular_past_forms_match_their_verb():
     from vectorstore.lexical import lexical_tokens, sentence_tokens
 
@@ -158,6 +177,18 @@ def test_the_noun_a_which_or_what_question_names(question, kind, head):
      "The minister said that rising seas posed the biggest threat to the islands.", "rising seas"),
     ("What is the biggest threat to the islands?", "The biggest threat is coral bleaching, the minister said.",
      "coral bleaching"),
+    # A name that says its own kind is of that kind, where its shape says "place" ("at ... Music Hall").
+    ("At which awards show were the actors recognized?",
+     "The actors were recognized at Harbor City Music Hall during the Golden Reel Awards.", "Golden Reel Awards"),
+    # A weekday after a name says when; it is no part of the name.
+    ("Which country hosted the talks?", "The talks were held in the capital of Laos on Monday.", "Laos"),
+    ("Who chaired the talks?", "The talks were chaired by Ambassador Lee Min-ho Thursday.", "Lee Min-ho"),
+    # The question says "European": "Europe" is what it already knows; a country that ends the sentence is one.
+    ("Which country did the storm hit hardest as it swept through European capitals?",
+     "The storm hit hardest in Europe's west, flooding Portugal.", "Portugal"),
+    # Who says it is no place: "according to PRICEWATCH".
+    ("Which state has the highest fuel price?",
+     "The highest price is charged in Nevada, according to PRICEWATCH, which surveys stations.", "Nevada"),
     # The question says "US": "United States" is what it already knows.
     ("Where did the first launch outside the US take place?",
      "The agency launched a rocket from Kenya's coast, its first launch outside the United States.", "Kenya"),
@@ -235,3 +266,18 @@ def test_the_noun_a_which_question_names_is_no_word_the_answer_lacks(embedder):
     answer = ExtractiveAnswerer(embedder).answer("Which country signed the border treaty?", hits)
     assert answer.short_answer is not None and answer.short_answer.text == "Laos", answer.text
     assert len(answer.citations) == 1, answer.text
+
+
+def test_a_sentence_that_restates_the_question_is_not_its_answer(embedder):
+    # The question quotes the article's first sentence and asks for the name it leaves out. That sentence matches
+    # the question best and names nothing: the answer is the sentence that gives the name.
+    from app.answering import ExtractiveAnswerer
+
+    hits = [_hit("a", "Flood season brings a new outbreak",
+                 "Two years after the floods began, the most contagious outbreak yet has arrived in the delta. The "
+                 "Delta-7 strain, an offshoot of an older one, is now behind most new cases there, doctors say.", 1)]
+    question = "Two years after the floods began, the most contagious outbreak yet has arrived. What is it called?"
+    answer = ExtractiveAnswerer(embedder).answer(question, hits)
+    assert not answer.abstained, answer.text
+    assert answer.short_answer is not None and answer.short_answer.text == "Delta-7", answer.text
+    assert "Delta-7 strain" in answer.citations[0].quote, answer.text
