@@ -10,6 +10,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.cpu import OtherLoad
 from core.errors import ConfigError, ModelUnavailable
 from core.settings import DEFAULT_EMBEDDING_MODEL, Settings
 
@@ -63,6 +64,10 @@ THREAD_BATCH = 64
 """Texts `embed_with_spans` runs under one choice of thread count (`ThreadChooser`)."""
 MAX_EXPLORE_EVERY = 64
 """At most this many batches go by before `ThreadChooser` tries another count again."""
+QUIET_CORES = 0.5
+"""Below this many cores kept busy by other processes (`core.cpu.OtherLoad`) the machine is quiet: all cores
+are the encoder's, and no other thread count is tried. Measured: with nothing else running, two threads are
+1.95x one; with one other busy process (one core), one thread is 1.8x two; the bar is halfway."""
 
 
 class ThreadChooser:
@@ -73,7 +78,8 @@ class ThreadChooser:
     processes at 0.82x (docs/benchmarks.md, "Encoder precision"). No fixed count is best, so each count's
     tokens per second is kept as a moving average and the best is used; the count tried least recently is
     tried again after `explore_every` batches times the best's lead over it (at most `MAX_EXPLORE_EVERY`),
-    so a change of load is noticed while exploring costs little.
+    so a change of load is noticed while exploring costs little. Where the machine is seen to be quiet
+    (`QUIET_CORES`), nothing is explored: trying one thread there only costs.
     """
 
     def __init__(self, most: int, *, explore_every: int = 16, weight: float = 0.5) -> None:
@@ -87,10 +93,14 @@ class ThreadChooser:
         self._last: int | None = None
         self._first = True
 
-    def pick(self) -> int:
+    def pick(self, *, quiet: bool = False) -> int:
         """The count for the next batch. A count is tried for two batches in a row and measured on the second:
-        the first after a change also pays for the thread pool's resizing and cold caches."""
+        the first after a change also pays for the thread pool's resizing and cold caches. On a `quiet` machine
+        (no other process keeps a core busy) it is the default, all cores, and nothing else is tried."""
         self._batches += 1
+        if quiet:
+            self._trying = None
+            return self.choices[0]
         if self._trying is not None:
             return self._trying
         untried = [n for n in self.choices if n not in self.rate]
@@ -135,6 +145,8 @@ class Embedder:
         self._query_lock = threading.Lock()  # Gradio's worker threads share one embedder
         self._threads_lock = threading.Lock()  # the thread count is the process's: one batch sets it at a time
         self._chooser: ThreadChooser | None = None
+        self.load: OtherLoad | None = None
+        """What other processes use (made at the first batch); a quiet machine keeps all cores' threads."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Embedder":
@@ -273,7 +285,10 @@ class Embedder:
             default = torch.get_num_threads()
             if self._chooser is None or self._chooser.choices[0] != default:
                 self._chooser = ThreadChooser(default)
-            threads = self._chooser.pick()
+            if self.load is None:
+                self.load = OtherLoad()
+            others = self.load.since_last()  # since the last batch: the load this one will most likely meet
+            threads = self._chooser.pick(quiet=others is not None and others < QUIET_CORES)
             torch.set_num_threads(threads)
             try:
                 started = time.perf_counter()

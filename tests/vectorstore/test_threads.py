@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.cpu import OtherLoad, usable_cores
 from vectorstore.embedding import MAX_EXPLORE_EVERY, ThreadChooser
 
 
@@ -48,8 +49,81 @@ def test_one_core_leaves_nothing_to_choose():
     assert _run(chooser, {1: 1000.0}, 50) == [1] * 50
 
 
+def test_a_quiet_machine_keeps_every_core_and_tries_nothing_else():
+    chooser = ThreadChooser(2)
+    busy = {2: 500.0, 1: 1000.0}
+    used = _run(chooser, busy, 20)
+    assert used[-1] == 1  # learnt on a busy machine ...
+    for _ in range(200):  # ... then the other process stops: all cores, nothing explored
+        n = chooser.pick(quiet=True)
+        chooser.record(n, 10_000, 10_000 / 2000.0)
+        assert n == 2
+
+
+class _Load(OtherLoad):
+    """A machine whose other processes keep `cores` cores busy."""
+
+    def __init__(self, cores: float) -> None:
+        super().__init__()
+        self.busy = cores
+
+    def since_last(self) -> float | None:
+        return self.busy
+
+
+def test_other_processes_cpu_use_is_measured_and_our_own_is_not():
+    import subprocess
+    import sys
+    import time
+
+    load = OtherLoad()
+    if load.since_last() is None and load._reading() is None:
+        pytest.skip("no /proc/stat for this process's CPUs")
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        time.sleep(0.5)
+        load.since_last()
+        time.sleep(1.5)
+        others = load.since_last()
+    finally:
+        for p in spinners:
+            p.kill()
+            p.wait()
+    assert others is not None and others >= 0.5  # two spinning processes; more load elsewhere only adds
+
+
+def test_the_load_is_the_machines_cpu_time_less_this_processs(tmp_path):
+    import os
+    import time
+
+    hz = os.sysconf("SC_CLK_TCK")
+    cpus = "".join(f"cpu{i} 0 0 0 0 0 0 0 0 0 0\n" for i in range(usable_cores()))
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  0 0 0 0 0 0 0 0 0 0\n" + cpus)
+    load = OtherLoad(stat)
+    started, own = time.monotonic(), time.process_time()
+    time.sleep(0.3)
+    wall = time.monotonic() - started
+    # the kernel counted one core busy all along (user, system and steal time), and this process slept
+    ticks = round(wall * hz)
+    stat.write_text(f"cpu  {ticks // 2} 0 {ticks // 4} 5000 0 0 0 {ticks - ticks // 2 - ticks // 4} 0 0\n" + cpus)
+    others = load.since_last()
+    spent = time.process_time() - own
+    assert others is not None and 0.3 < others <= 1.0 and abs(others - (1.0 - spent / wall)) < 0.5
+
+
+def test_a_stat_file_that_lists_other_cpus_is_not_read(tmp_path):
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 0 100 1000 0 0 0 0 0 0\n" + "".join(
+        f"cpu{i} 1 0 1 10 0 0 0 0 0 0\n" for i in range(usable_cores() + 3)))
+    load = OtherLoad(stat)
+    assert load.since_last() is None
+    assert OtherLoad(tmp_path / "missing").since_last() is None
+
+
 @pytest.mark.slow
-def test_embedding_measures_both_counts_and_restores_the_default(embedder):
+@pytest.mark.parametrize("busy", [True, False])
+def test_embedding_measures_both_counts_and_restores_the_default(embedder, busy):
     import numpy as np
     import torch
 
@@ -58,9 +132,16 @@ def test_embedding_measures_both_counts_and_restores_the_default(embedder):
     before = torch.get_num_threads()
     texts = [f"Police in province {i} detained {i} workers at a scam compound on Tuesday." for i in
              range(3 * THREAD_BATCH)]
-    vectors, sentences = embedder.embed_with_spans(texts, [[(0, len(t))] for t in texts])
+    saved = embedder.load, embedder._chooser
+    embedder.load, embedder._chooser = _Load(1.0 if busy else 0.0), None
+    try:
+        vectors, sentences = embedder.embed_with_spans(texts, [[(0, len(t))] for t in texts])
+        rates = embedder.thread_rates
+    finally:
+        embedder.load, embedder._chooser = saved
     assert torch.get_num_threads() == before
-    assert set(embedder.thread_rates) == set(range(1, before + 1))
+    # busy: every count is measured; quiet: only all cores are used
+    assert set(rates) == (set(range(1, before + 1)) if busy else {before})
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5) and len(sentences) == len(texts)
     # whatever count each batch ran with, the vectors are the model's
     assert (vectors * embedder.embed_documents(texts)).sum(axis=1).min() > 0.999
