@@ -77,6 +77,11 @@ MAX_UNFILTERED_CANDIDATES = 2000
 (calibrated by `python -m bench scale`, see docs/benchmarks.md "Filtered dense search")."""
 
 
+MAX_LISTED_CHUNKS = 50_000
+"""Most chunk ids a narrow filter's dense search is given instead of Chroma's metadata filter (see
+docs/benchmarks.md, "At 200k chunks, re-run on a quiet machine")."""
+
+
 def unfiltered_candidates(matching: int, total: int, wanted: int,
                           limit: int = MAX_UNFILTERED_CANDIDATES) -> int | None:
     """How many unfiltered dense candidates to fetch so that about `wanted` pass a filter that `matching`
@@ -194,7 +199,8 @@ class Retriever:
         """Dense candidates passing `filters`. Chroma's filtered query slows down by a factor of 30-50 at scale,
         so a broad filter (by the lexical index's count of matching chunks) is applied to unfiltered
         candidates instead: exact whenever `wanted` of them pass, since every chunk nearer than the last
-        passing one was among them; else, or for a narrow filter, the filtered query."""
+        passing one was among them. Else, when at most `MAX_LISTED_CHUNKS` pass, the nearest among exactly
+        those chunks (their ids listed by the lexical index); else Chroma's filtered query."""
         where = filters.chroma_where()
         if where is None:
             return self.store.dense_search(vector, wanted)
@@ -211,6 +217,9 @@ class Retriever:
                 chunks = {c.id: c for c in self.store.get_chunks([cid for cid, _ in kept])}
                 return [(chunks[cid], score) for cid, score in kept if cid in chunks]
             logger.debug("%d of %d unfiltered candidates passed the filter", len(kept), size)
+        listed = self.lexical.matching_all(**filters.lexical(), limit=MAX_LISTED_CHUNKS)
+        if listed:  # a narrow filter: the nearest among exactly the passing chunks, no metadata filter
+            return self.store.dense_search(vector, wanted, ids=listed)
         return self.store.dense_search(vector, wanted, where)
 
     def _fuse(self, dense: list[tuple[StoredChunk, float]], lexical: list[tuple[str, float]], k: int,

@@ -633,16 +633,17 @@ class ArticleStore:
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(got["ids"][0], got["distances"][0])]
 
     def dense_search(
-        self, embedding: "np.ndarray", k: int, where: dict[str, Any] | None = None
+        self, embedding: "np.ndarray", k: int, where: dict[str, Any] | None = None, ids: Sequence[str] | None = None,
     ) -> list[tuple[StoredChunk, float]]:
-        """Nearest chunks by cosine similarity (1 - distance), best first."""
-        if k <= 0:
+        """Nearest chunks by cosine similarity (1 - distance), best first; among the chunks `where` lets
+        through, or among exactly `ids` (no metadata filter: far faster for a narrow set)."""
+        if k <= 0 or (ids is not None and not ids):
             return []
         # No count() first: Chroma returns fewer results (or none) when the collection is smaller than k,
         # and counting costs a scan that grows with the collection (7 ms a query at 50k chunks).
         got = self._call(
             "searching", self.chunks.query, query_embeddings=[embedding.tolist()], n_results=k, where=where,
-            include=["documents", "metadatas", "distances"],
+            ids=list(ids) if ids is not None else None, include=["documents", "metadatas", "distances"],
         )
         found = [
             (stored_chunk(cid, text, meta), 1.0 - float(dist))

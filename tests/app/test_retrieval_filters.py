@@ -52,15 +52,18 @@ def retriever(tmp_path, settings, ingestor):
     return Retriever(ingestor.store, ingestor.embedder, LexicalIndex.for_store(ingestor.store), tuned)
 
 
-def _filtered_queries(retriever, monkeypatch) -> list[dict]:
-    """Record the `where` of every dense query that Chroma filters."""
+def _filtered_queries(retriever, monkeypatch, listed: list[list[str]] | None = None) -> list[dict]:
+    """Record the `where` of every dense query that Chroma filters (and in `listed` the ids of every dense
+    query among listed chunks)."""
     calls: list[dict] = []
     real = retriever.store.dense_search
 
-    def spy(vector, k, where=None):
+    def spy(vector, k, where=None, ids=None):
         if where is not None:
             calls.append(where)
-        return real(vector, k, where)
+        if ids is not None and listed is not None:
+            listed.append(list(ids))
+        return real(vector, k, where, ids)
 
     monkeypatch.setattr(retriever.store, "dense_search", spy)
     return calls
@@ -94,6 +97,7 @@ def test_broad_filter_whose_nearest_chunks_fail_falls_back_to_the_filtered_query
     # until the wider second try cannot reach the weather either.
     monkeypatch.setattr(retrieval, "OVERSAMPLE", 0.3)
     monkeypatch.setattr(retrieval, "MAX_UNFILTERED_CANDIDATES", 8)
+    monkeypatch.setattr(retrieval, "MAX_LISTED_CHUNKS", 0)  # too many to list: Chroma's metadata filter
     question = "Who won the football match?"
     weather = Filters(sources=("weather.example",), since=date(2025, 11, 1))
     assert retrieval.unfiltered_candidates(retriever.lexical.count(**weather.lexical()), retriever.lexical.size, 4) \
@@ -125,14 +129,28 @@ def test_a_wider_unfiltered_try_comes_before_the_filtered_query(retriever, monke
 
 
 @pytest.mark.slow
-def test_narrow_filter_goes_straight_to_the_filtered_query(retriever, monkeypatch):
+@pytest.mark.parametrize("listable", [True, False])
+def test_narrow_filter_goes_straight_to_the_passing_chunks(retriever, monkeypatch, listable):
     import app.retrieval as retrieval
     from app.retrieval import Filters
 
     # One article of sixteen passes: 4 wanted would need about 100 unfiltered candidates, over this limit.
+    # The passing chunks are few enough to list: the nearest among exactly them, Chroma's metadata filter
+    # not run (at 200k chunks 0.1x its time); more than MAX_LISTED_CHUNKS: the filtered query.
     monkeypatch.setattr(retrieval, "MAX_UNFILTERED_CANDIDATES", 20)
+    if not listable:
+        monkeypatch.setattr(retrieval, "MAX_LISTED_CHUNKS", 0)
     narrow = Filters(since=date(2025, 11, 4))
-    filtered = _filtered_queries(retriever, monkeypatch)
-    got = retriever.search("Who won the football match?", k=1, filters=narrow)
+    question = "Who won the football match?"
+    vector = retriever.embedder.embed_query(question)
+    expected = [c.id for c, _ in retriever.store.dense_search(vector, 4, narrow.chroma_where())]
+    listed: list[list[str]] = []
+    filtered = _filtered_queries(retriever, monkeypatch, listed)
+    assert [c.id for c, _ in retriever._dense(vector, 4, narrow)] == expected
+    got = retriever.search(question, k=1, filters=narrow)
     assert [h.chunk.title for h in got.hits] == ["Strong winds cut power to thousands of homes"]
-    assert len(filtered) == 1
+    if listable:
+        passing = retriever.lexical.count(**narrow.lexical())
+        assert filtered == [] and len(listed) == 2 and all(len(ids) == passing for ids in listed)
+    else:
+        assert len(filtered) == 2 and listed == []
