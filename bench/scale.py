@@ -338,18 +338,20 @@ def filter_plans(store: "ArticleStore", fresh: Any, questions: Sequence[str],
     import app.retrieval as retrieval
     from bench.query import fresh_assistant
 
-    planned_limit = retrieval.MAX_UNFILTERED_CANDIDATES
+    planned_limit, listed_limit = retrieval.MAX_UNFILTERED_CANDIDATES, retrieval.MAX_LISTED_CHUNKS
     found: dict[str, Any] = {}
     for label, chosen in filters:
         runs: dict[str, list[dict[str, list[float]]]] = {"planned": [], "filtered query": []}
         for r in range(2 * passes):
             mode = ("planned", "filtered query")[r % 2]
-            retrieval.MAX_UNFILTERED_CANDIDATES = planned_limit if mode == "planned" else 0
+            forced = mode != "planned"  # neither unfiltered candidates nor the listed passing chunks
+            retrieval.MAX_UNFILTERED_CANDIDATES = 0 if forced else planned_limit
+            retrieval.MAX_LISTED_CHUNKS = 0 if forced else listed_limit
             try:
                 assistant, _ = fresh_assistant(store, fresh)
                 runs[mode].append(one_pass(assistant, questions, chosen))
             finally:
-                retrieval.MAX_UNFILTERED_CANDIDATES = planned_limit
+                retrieval.MAX_UNFILTERED_CANDIDATES, retrieval.MAX_LISTED_CHUNKS = planned_limit, listed_limit
         found[label] = {mode: summarise(p) for mode, p in runs.items()}
     return found
 
