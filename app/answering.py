@@ -401,12 +401,15 @@ class ExtractiveAnswerer:
         chosen: list[Scored] = [scored[0]]
         covered = matched(scored[0])
         total = len(words(scored[0].candidate.text))
+        said = set(_weighted_tokens(question))
         for s in scored[1:]:
             if len(chosen) >= self.max_sentences:
                 break
             n = len(words(s.candidate.text))
             if s.score < self.keep_ratio * best or s.support < self.threshold or total + n > self.max_words:
                 continue
+            if self._echoes(asked, said, set(sentence_tokens(s.candidate.text)), s.candidate.text):
+                continue  # the question's own premise adds nothing to its answer
             adds = matched(s) - covered
             text = s.candidate.text
             element = (asked.kind == "action" and self._has_predicate(asked, text)) or (

@@ -268,16 +268,23 @@ def test_the_noun_a_which_question_names_is_no_word_the_answer_lacks(embedder):
     assert len(answer.citations) == 1, answer.text
 
 
-def test_a_sentence_that_restates_the_question_is_not_its_answer(embedder):
+@pytest.mark.slow
+def test_a_sentence_that_restates_the_question_is_not_its_answer(tmp_path_factory, embedder):
     # The question quotes the article's first sentence and asks for the name it leaves out. That sentence matches
-    # the question best and names nothing: the answer is the sentence that gives the name.
-    from app.answering import ExtractiveAnswerer
+    # the question best and names nothing: the answer is the sentence that gives the name, and the premise is
+    # not quoted beside it (it adds nothing the question does not say). Ingested and asked as `python -m app
+    # ask` does.
+    from tests.conftest import assistant_over
 
-    hits = [_hit("a", "Flood season brings a new outbreak",
-                 "Two years after the floods began, the most contagious outbreak yet has arrived in the delta. The "
-                 "Delta-7 strain, an offshoot of an older one, is now behind most new cases there, doctors say.", 1)]
-    question = "Two years after the floods began, the most contagious outbreak yet has arrived. What is it called?"
-    answer = ExtractiveAnswerer(embedder).answer(question, hits)
+    folder = tmp_path_factory.mktemp("outbreak-source")
+    (folder / "outbreak.txt").write_text(
+        "Flood season brings a new outbreak\n2025-11-20\n\nTwo years after the floods began, the most contagious "
+        "outbreak yet has arrived in the delta. The Delta-7 strain, an offshoot of an older one, is now behind most "
+        "new cases there, doctors say. Clinics in three provinces reported queues on Monday.\n", encoding="utf-8")
+    assistant = assistant_over(tmp_path_factory, embedder, "outbreak", [folder / "outbreak.txt"], added=1)
+    answer = assistant.ask("Two years after the floods began, the most contagious outbreak yet has arrived. What "
+                           "is it called?")
     assert not answer.abstained, answer.text
     assert answer.short_answer is not None and answer.short_answer.text == "Delta-7", answer.text
-    assert "Delta-7 strain" in answer.citations[0].quote, answer.text
+    assert [c.quote for c in answer.citations] == ["The Delta-7 strain, an offshoot of an older one, is now behind "
+                                                   "most new cases there, doctors say."], answer.text
