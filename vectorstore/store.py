@@ -82,6 +82,18 @@ logger = logging.getLogger(__name__)
 WRITE_BATCH = 2000
 """Chunks per Chroma call; below Chroma's max batch size on every backend."""
 
+TRANSIENT_RETRIES = (0.1, 0.3, 1.0)
+"""Seconds waited before each new try of a Chroma call that failed with a transient error (`_transient`)."""
+_TRANSIENT = ("Nothing found on disk",)
+"""Chroma's words for a state that passes by itself: a reader built while another client's write is persisting
+the HNSW index finds its folder without the id map yet ("Error creating hnsw segment reader: Nothing found on
+disk", from a Chroma server under two concurrent ingests)."""
+
+
+def _transient(error: Exception) -> bool:
+    return any(words in str(error) for words in _TRANSIENT)
+
+
 READ_BATCH = 500
 """Keys per Chroma read that names them (a `$in` filter): well under SQLite's variable limit."""
 
@@ -484,10 +496,16 @@ class ArticleStore:
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         with self._gate.call(), self._reading():
-            try:
-                return self._live(fn)(*args, **kwargs)
-            except Exception as e:
-                raise StoreUnavailable(f"{self.location}: {what} failed: {e}{_disk_hint(self.settings)}") from e
+            for wait in (*TRANSIENT_RETRIES, None):
+                try:
+                    return self._live(fn)(*args, **kwargs)
+                except Exception as e:
+                    if wait is not None and _transient(e):  # every call here is idempotent: safe to repeat
+                        logger.info("%s: %s: %s; trying again in %.1f s", self.location, what, e, wait)
+                        time.sleep(wait)
+                        continue
+                    raise StoreUnavailable(f"{self.location}: {what} failed: {e}{_disk_hint(self.settings)}") from e
+        raise AssertionError("unreachable")
 
     def _live(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """`fn` bound to the current client or collection (a reopen may have replaced the one it was bound to)."""

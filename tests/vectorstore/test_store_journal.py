@@ -177,3 +177,31 @@ def test_a_write_between_the_clean_steps_read_and_write_is_kept(settings):
     assert texts["a"] in (V2["a"], "One fact. Two facts. Three facts. A late line")
     assert hashes["a"] == _prepared("a", texts["a"]).article.content_hash
     assert not ArticleStore(settings).registry.get(where={"dirty": True}, include=[])["ids"]
+
+
+def test_a_transient_chroma_error_is_tried_again_and_a_lasting_one_is_reported(settings, monkeypatch):
+    # A Chroma server under two concurrent ingests can fail a read while the other client's write persists
+    # its HNSW index ("Nothing found on disk"); a moment later the same read succeeds.
+    import chromadb.errors
+
+    import vectorstore.store as store_module
+    from core.errors import StoreUnavailable
+
+    monkeypatch.setattr(store_module, "TRANSIENT_RETRIES", (0.0, 0.0))
+    store = ArticleStore(settings)
+    store.write_articles([_prepared("a", "First sentence here. Second one there")])
+    real = store.chunks.get
+    failures = {"left": 2}
+
+    def flaky(*args, **kwargs):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise chromadb.errors.InternalError("Error executing plan: Internal error: Error creating hnsw segment "
+                                                "reader: Nothing found on disk")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store.chunks, "get", flaky)
+    assert store.stored_vectors(["no-such-key"]) == {} and failures["left"] == 0  # two failures, then it ran
+    failures["left"] = 3  # more failures than tries: a clear error, as for any other failure
+    with pytest.raises(StoreUnavailable, match="reading stored vectors failed: .*Nothing found on disk"):
+        store.stored_vectors(["no-such-key"])
