@@ -162,6 +162,8 @@ class Scored:
     score: float
     support: float
     vector: "np.ndarray"
+    echo: bool = False
+    """The sentence only restates the question (`ExtractiveAnswerer._echoes`): never added beside the best one."""
 
 
 def answer_type(question: str) -> str | None:
@@ -286,13 +288,15 @@ class ExtractiveAnswerer:
         around = [set(sentence_tokens(" ".join(names(c.context)))) for c in candidates]
         asked = asked or frame(question)
         type_words = _type_words(asked)
-        weighted = {t: w for t, w in _weighted_tokens(question).items() if t not in type_words}
+        said = _weighted_tokens(question)
+        weighted = {t: w for t, w in said.items() if t not in type_words}
         q_tokens = _idf_weighted(weighted, [o | a for o, a in zip(own, around)])
         kind = answer_type(question)
-        said = set(_weighted_tokens(question))
+        stems = set(said)
+        echoes = [self._echoes(asked, stems, o, c.text) for c, o in zip(candidates, own)]
         prior = [0.08 / math.sqrt(c.rank) + _type_bonus(kind, c.text)
                  + self.lead_weight * math.exp(-c.start / LEAD_CHARS) + self._reading_bonus(asked, c.text)
-                 - self.weights.echo * self._echoes(asked, said, o, c.text) for c, o in zip(candidates, own)]
+                 - self.weights.echo * echo for c, echo in zip(candidates, echoes)]
         overlap = [_overlap(q_tokens, o, a) for o, a in zip(own, around)]
         q_vector = self.embedder.embed_query(question)
         stored = _stored_vectors(candidates, len(q_vector))
@@ -307,7 +311,7 @@ class ExtractiveAnswerer:
             support = 0.5 * float(cos) + 0.5 * overlap[i]
             # A question about the current state prefers the newest articles' sentences (`Hit.recency`).
             scored.append(Scored(candidates[i], (support + prior[i]) * candidates[i].hit.recency, support,
-                                 vectors[i]))
+                                 vectors[i], echoes[i]))
         scored.sort(key=lambda s: -s.score)
         return scored
 
@@ -401,14 +405,13 @@ class ExtractiveAnswerer:
         chosen: list[Scored] = [scored[0]]
         covered = matched(scored[0])
         total = len(words(scored[0].candidate.text))
-        said = set(_weighted_tokens(question))
         for s in scored[1:]:
             if len(chosen) >= self.max_sentences:
                 break
             n = len(words(s.candidate.text))
             if s.score < self.keep_ratio * best or s.support < self.threshold or total + n > self.max_words:
                 continue
-            if self._echoes(asked, said, set(sentence_tokens(s.candidate.text)), s.candidate.text):
+            if s.echo:
                 continue  # the question's own premise adds nothing to its answer
             adds = matched(s) - covered
             text = s.candidate.text

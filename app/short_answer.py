@@ -125,7 +125,8 @@ def _entity_kind(sentence: str, a: int, b: int) -> set[str]:
     if any(t in _ORG_WORDS for t in tokens) or re.fullmatch(r"[A-Z]{2,6}", span) or "&" in tokens \
             or _TICKER.match(sentence, b):
         kinds.add("organisation")
-    if (_PLACE_BEFORE.search(sentence[max(0, a - 20):a]) and not _SOURCE_BEFORE.search(sentence[max(0, a - 20):a])) \
+    lead = sentence[max(0, a - 20):a]
+    if (_PLACE_BEFORE.search(lead) and not _SOURCE_BEFORE.search(lead)) \
             or is_place_name(span.rstrip(".")):  # "... flooding Portugal." ends the sentence, not the name
         kinds.add("place")
     before = sentence[max(0, a - 30):a].lower().split()

@@ -244,14 +244,11 @@ class LexicalIndex:
 
     def count(self, *, since: int = 0, until: int = 0, sources: tuple[str, ...] = (), undated: bool = False) -> int:
         """How many chunks pass these filters (exact for the generation the index reflects)."""
-        import tantivy
 
         self.refresh()
         if self._index is None:
             return 0
-        filters = self._filter_queries(since, until, sources, undated) or [self._chunks_query()]
-        query = tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in filters])
-        return int(self._index.searcher().search(query, 1, count=True).count)
+        return int(self._index.searcher().search(self._passing(since, until, sources, undated), 1, count=True).count)
 
     def matching(self, chunk_ids: Sequence[str], *, since: int = 0, until: int = 0, sources: tuple[str, ...] = (),
                  undated: bool = False) -> set[str]:
@@ -273,7 +270,6 @@ class LexicalIndex:
         """Every chunk id that passes these filters, or None when more than `limit` do: for a narrow filter,
         the dense search among exactly these chunks (`ArticleStore.dense_search(ids=...)`) is many times
         faster than Chroma's metadata filter. Kept for the index's generation, for a few filters."""
-        import tantivy
 
         self.refresh()
         if self._index is None:
@@ -283,8 +279,7 @@ class LexicalIndex:
             if key in self._listed:
                 self._listed.move_to_end(key)
                 return self._listed[key] if len(self._listed[key]) <= limit else None
-        filters = self._filter_queries(since, until, sources, undated) or [self._chunks_query()]
-        query = tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in filters])
+        query = self._passing(since, until, sources, undated)
         searcher = self._index.searcher()
         count = int(searcher.search(query, 1, count=True).count)
         if count > limit:
@@ -323,6 +318,13 @@ class LexicalIndex:
         if sources:
             queries.append(tantivy.Query.term_set_query(self._schema, "host", list(sources)))
         return queries
+
+    def _passing(self, since: int, until: int, sources: Sequence[str], undated: bool) -> "tantivy.Query":
+        """The chunks that pass these filters (every chunk when there is none)."""
+        import tantivy
+
+        filters = self._filter_queries(since, until, sources, undated) or [self._chunks_query()]
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in filters])
 
     def _chunks_query(self) -> "tantivy.Query":
         import tantivy
