@@ -77,15 +77,15 @@ def read_source(store: "ArticleStore") -> list["PreparedArticle"]:
     import numpy as np
 
     from core.records import Article, Chunk
-    from vectorstore.store import PreparedArticle
+    from vectorstore.store import PreparedArticle, chunk_text
 
     registry = store.registry.get(include=["metadatas", "documents"])
     rows: dict[str, list[tuple[dict[str, Any], str, Any]]] = {}
     offset, page = 0, 5000
     while True:
         got = store.chunks.get(limit=page, offset=offset, include=["embeddings", "metadatas", "documents"])
-        for meta, text, vector in zip(got["metadatas"], got["documents"], got["embeddings"]):
-            rows.setdefault(meta["article_id"], []).append((meta, text, vector))
+        for meta, document, vector in zip(got["metadatas"], got["documents"], got["embeddings"]):
+            rows.setdefault(meta["article_id"], []).append((meta, chunk_text(document, meta), vector))
         if len(got["ids"]) < page:
             break
         offset += page

@@ -110,6 +110,13 @@ chunk metadata; 3: the sentences themselves beside them). With the sentence segm
 index signature: an ingest re-embeds articles stored under another signature, so an upgrade, new
 sentence rules or a new chunk size need only a re-ingest."""
 
+CHUNK_TEXT = "text"
+"""The metadata key that holds a chunk's text (current chunks and their history copies). Not Chroma's document:
+Chroma indexes every document's trigrams for a full-text search nothing here uses, and that index was 45% of
+the time a chunk write took (3,000 chunks of the evaluation store: 4.4 s with the text as documents, 2.7 s
+with it in the metadata; docs/benchmarks.md, "Ingest"). Chunks stored before are read from their document
+(`chunk_text`), so a store needs no re-ingest."""
+
 STALE_JOURNAL_SECONDS = 600.0
 """On a Chroma server, a journal entry younger than this may belong to a live writer: repair() skips it."""
 
@@ -607,7 +614,7 @@ class ArticleStore:
             got = self._call(
                 "reading chunks", self.chunks.get, limit=batch, offset=offset, include=["documents", "metadatas"]
             )
-            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+            for cid, text, meta in _chunk_rows(got["ids"], got["documents"], got["metadatas"]):
                 yield stored_chunk(cid, text, meta)
             if len(got["ids"]) < batch:
                 return
@@ -619,16 +626,16 @@ class ArticleStore:
             ids = list(article_ids[i:i + batch])
             got = self._call("reading chunks", self.chunks.get, where={"article_id": {"$in": ids}},
                              include=["documents", "metadatas"])
-            found = [stored_chunk(cid, t, m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"])
-                     if t is not None and m]
+            found = [stored_chunk(cid, t, m) for cid, t, m in _chunk_rows(got["ids"], got["documents"],
+                                                                          got["metadatas"])]
             committed = self._committed(found)
             yield from (c for c in found if c.id in committed)
 
     def get_chunks(self, ids: Sequence[str]) -> list[StoredChunk]:
         """The chunks with these ids that belong to their article's committed version."""
         got = self._call("reading chunks", self.chunks.get, ids=list(ids), include=["documents", "metadatas"])
-        by_id = {cid: stored_chunk(cid, t, m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"])
-                 if t is not None and m}
+        by_id = {cid: stored_chunk(cid, t, m) for cid, t, m in _chunk_rows(got["ids"], got["documents"],
+                                                                           got["metadatas"])}
         committed = self._committed(by_id.values())
         return [by_id[i] for i in ids if i in by_id and by_id[i].id in committed]
 
@@ -663,13 +670,10 @@ class ArticleStore:
             "searching", self.chunks.query, query_embeddings=[embedding.tolist()], n_results=k, where=where,
             ids=list(ids) if ids is not None else None, include=["documents", "metadatas", "distances"],
         )
-        found = [
-            (stored_chunk(cid, text, meta), 1.0 - float(dist))
-            for cid, text, meta, dist in zip(
-                got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0]
-            )
-            if text is not None and meta  # deleted by another process since this one's index was loaded
-        ]
+        # a row another process deleted since this one's index was loaded has no text or metadata: left out
+        distance = dict(zip(got["ids"][0], got["distances"][0]))
+        found = [(stored_chunk(cid, text, meta), 1.0 - float(distance[cid]))
+                 for cid, text, meta in _chunk_rows(got["ids"][0], got["documents"][0], got["metadatas"][0])]
         committed = self._committed(c for c, _ in found)
         return [(c, score) for c, score in found if c.id in committed]
 
@@ -721,9 +725,9 @@ class ArticleStore:
             "searching earlier versions", self.history.query, query_embeddings=[embedding.tolist()], n_results=k,
             where={"$and": [*valid, where] if where else valid}, include=["documents", "metadatas", "distances"],
         )
-        found = [(stored_chunk(cid, text, meta), 1.0 - float(dist), meta.get("version_id", ""))
-                 for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0],
-                                                  got["distances"][0]) if text is not None and meta]
+        distance = dict(zip(got["ids"][0], got["distances"][0]))
+        found = [(stored_chunk(cid, text, meta), 1.0 - float(distance[cid]), meta.get("version_id", ""))
+                 for cid, text, meta in _chunk_rows(got["ids"][0], got["documents"][0], got["metadatas"][0])]
         # Only versions whose record exists (a copy in progress has none yet), and never the current text.
         archived = set(self._call("reading versions", self.versions.get, ids=sorted({v for *_, v in found}),
                                   include=[])["ids"]) if found else set()
@@ -902,14 +906,14 @@ class ArticleStore:
             got = self._call("reading old chunks", self.chunks.get,
                              where={"$and": [{"article_id": old["id"]}, {"content_hash": old["content_hash"]}]},
                              include=["documents", "metadatas", "embeddings"])
-            rows = [(cid, t, dict(m, version_id=vid, **dates), e)
-                    for cid, t, m, e in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
+            vectors = dict(zip(got["ids"], got["embeddings"]))
+            rows = [(cid, dict(m, version_id=vid, **{CHUNK_TEXT: t}, **dates), vectors[cid])
+                    for cid, t, m in _chunk_rows(got["ids"], got["documents"], got["metadatas"])
                     if int(m.get("ordinal", 0)) < int(old.get("chunks", len(got["ids"])))]
             for i in range(0, len(rows), WRITE_BATCH):
                 batch = rows[i:i + WRITE_BATCH]
                 self._call("copying old chunks to the history", self.history.upsert, ids=[r[0] for r in batch],
-                           documents=[r[1] for r in batch], metadatas=[r[2] for r in batch],
-                           embeddings=[list(map(float, r[3])) for r in batch])
+                           metadatas=[r[1] for r in batch], embeddings=[list(map(float, r[2])) for r in batch])
             meta = {k: v for k, v in _meta_only(old).items() if k not in _JOURNAL_FIELDS}
             self._call("copying an old version to the history", self.versions.upsert, ids=[vid],
                        documents=[text[old["id"]]], embeddings=[list(map(float, vector[old["id"]]))],
@@ -961,7 +965,6 @@ class ArticleStore:
 
     def _write_chunks(self, prepared: Sequence[PreparedArticle]) -> None:
         ids: list[str] = []
-        texts: list[str] = []
         metas: list[dict[str, Any]] = []
         vectors: list[list[float]] = []
         for p in prepared:
@@ -970,8 +973,7 @@ class ArticleStore:
             keys = list(p.embedding_keys) or [""] * len(p.chunks)
             for chunk, vector, sentences, key in zip(p.chunks, p.embeddings, packed, keys):
                 ids.append(chunk_id(p.article.id, p.article.content_hash, chunk.ordinal))
-                texts.append(chunk.text)
-                meta = dict(base, ordinal=chunk.ordinal, start=chunk.start, end=chunk.end)
+                meta = dict(base, ordinal=chunk.ordinal, start=chunk.start, end=chunk.end, **{CHUNK_TEXT: chunk.text})
                 if chunk.sentences:
                     meta["sentences"] = pack_sentences(list(chunk.sentences), offset=chunk.start)
                 if sentences:
@@ -982,8 +984,8 @@ class ArticleStore:
                 vectors.append(vector.tolist())
         for i in range(0, len(ids), WRITE_BATCH):
             j = i + WRITE_BATCH
-            self._call("writing chunks", self.chunks.upsert, ids=ids[i:j], documents=texts[i:j],
-                       metadatas=metas[i:j], embeddings=vectors[i:j])
+            self._call("writing chunks", self.chunks.upsert, ids=ids[i:j], metadatas=metas[i:j],
+                       embeddings=vectors[i:j])
 
 
 def _meta_fields(meta: ArticleMeta) -> dict[str, Any]:
@@ -1059,6 +1061,25 @@ def _info(record: dict[str, Any]) -> ArticleInfo:
     return ArticleInfo(id=record["id"], content_hash=record.get("content_hash", ""),
                        chunks=int(record.get("chunks", 0)), origin=record.get("origin", ""),
                        author=record.get("author", ""), **_meta_from(record))
+
+
+def chunk_text(document: str | None, meta: dict[str, Any] | None) -> str | None:
+    """A stored chunk's text: its `CHUNK_TEXT` metadata, or its Chroma document if it was stored before that."""
+    text = (meta or {}).get(CHUNK_TEXT)
+    return text if isinstance(text, str) else document
+
+
+def _chunk_rows(ids: Sequence[str], documents: Sequence[str | None] | None,
+                metadatas: Sequence[dict[str, Any] | None] | None) -> list[tuple[str, str, dict[str, Any]]]:
+    """(id, text, metadata) of each chunk row Chroma returned that has both (a row deleted meanwhile has neither)."""
+    documents = documents if documents is not None else [None] * len(ids)
+    metadatas = metadatas if metadatas is not None else [None] * len(ids)
+    rows = []
+    for cid, document, meta in zip(ids, documents, metadatas):
+        text = chunk_text(document, meta)
+        if text is not None and meta:
+            rows.append((cid, text, meta))
+    return rows
 
 
 def stored_chunk(cid: str, text: str, meta: dict[str, Any]) -> StoredChunk:

@@ -105,6 +105,8 @@ def _child(request: dict) -> None:
 def snapshot(store: Any) -> dict[str, Any]:
     """Everything that must match a clean ingest: article ids, hashes and texts; chunk ids, texts, spans;
     the history: each earlier version's record (article, hash, text, the days it was current) and chunks."""
+    from vectorstore.store import chunk_text
+
     articles = store.article_hashes()
     chunks = sorted((c.id, c.article_id, c.content_hash, c.text, c.start, c.end) for c in store.iter_chunks())
     dirty = store.registry.get(where={"dirty": True}, include=[])["ids"]
@@ -112,8 +114,8 @@ def snapshot(store: Any) -> dict[str, Any]:
     versions = {vid: [m["article_id"], m["content_hash"], text, m["valid_from"], m["superseded"], m["chunks"]]
                 for vid, text, m in zip(got["ids"], got["documents"], got["metadatas"])}
     got = store.history.get(include=["documents", "metadatas"])
-    history = sorted([cid, m["version_id"], m["article_id"], m["content_hash"], text, m["start"], m["end"]]
-                     for cid, text, m in zip(got["ids"], got["documents"], got["metadatas"]))
+    history = sorted([cid, m["version_id"], m["article_id"], m["content_hash"], chunk_text(text, m), m["start"],
+                      m["end"]] for cid, text, m in zip(got["ids"], got["documents"], got["metadatas"]))
     return {"articles": articles, "texts": {a: store.article_text(a) for a in sorted(articles)},
             "chunks": [list(c) for c in chunks], "dirty": len(dirty), "records": store.registry.count(),
             "versions": dict(sorted(versions.items())), "history": history}

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.records import Article, Chunk
-from vectorstore.store import ArticleStore, PreparedArticle
+from vectorstore.store import ArticleStore, PreparedArticle, chunk_text
 
 MUTATIONS = ("upsert", "update", "delete", "modify")
 """Every Chroma call that writes: records and chunks, and `modify` for the change token readers follow."""
@@ -50,7 +50,8 @@ def _state(store: ArticleStore) -> tuple[dict[str, str], list[str], dict[str, st
     versions = {a: [(v.content_hash, v.valid_from, v.superseded, store.version_text(a, v.content_hash))
                     for v in store.article_versions(a)] for a in sorted(texts)}
     got = store.history.get(include=["metadatas", "documents", "embeddings"])
-    history = sorted((i, m["article_id"], m["content_hash"], m["version_id"], d, [round(float(x), 6) for x in e])
+    history = sorted((i, m["article_id"], m["content_hash"], m["version_id"], chunk_text(d, m),
+                      [round(float(x), 6) for x in e])
                      for i, m, d, e in zip(got["ids"], got["metadatas"], got["documents"], got["embeddings"]))
     return store.article_hashes(), ids, texts, versions, history
 
