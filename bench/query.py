@@ -1,7 +1,7 @@
 """`python -m bench query`: warm latency of the extractive path, total and per stage.
 
 Method: the store built by `python -m bench ingest` (cached under bench/.cache, brought up to date
-incrementally if missing or stale); every question of the benchmark asked in turn, after a warm-up,
+incrementally if missing or stale); every question of the benchmark asked in turn (as of its own day), after a warm-up,
 in `repeats` passes. Each pass uses a fresh assistant, so the answerer's sentence-vector cache
 starts empty, and every question pays for its own embedding (no question-vector cache across
 questions): the cost of a new question to a warm server.
@@ -19,6 +19,8 @@ from bench import DEFAULT_ARTICLES, DEFAULT_CACHE, DEFAULT_QUESTIONS, machine, m
 from vectorstore.embedding import Embedder
 
 if TYPE_CHECKING:
+    from datetime import date
+
     import numpy as np
     from sentence_transformers import SentenceTransformer
 
@@ -78,12 +80,20 @@ def fresh_assistant(store: "ArticleStore", embedder: Embedder) -> tuple["Assista
     return assistant, seconds
 
 
-def one_pass(assistant: "Assistant", questions: list[str]) -> dict[str, list[float]]:
-    """Seconds per stage for each question, asked in turn."""
+def load_asked(path: Path) -> list[tuple[str, "date | None"]]:
+    """Each question with the day it was asked (RealTimeQA's "date"), as `python -m evaluation` reads them."""
+    from evaluation.runner import load_questions as load_rows
+
+    return [(q.question, q.asked) for q in load_rows(path)]
+
+
+def one_pass(assistant: "Assistant", questions: list[tuple[str, "date | None"]]) -> dict[str, list[float]]:
+    """Seconds per stage for each question, asked in turn as of the day it was asked: "this week" in a
+    question of 2022 asked as of today finds no article and abstains, which times the refusal, not an answer."""
     samples: dict[str, list[float]] = {s: [] for s in STAGES}
     samples["abstained"] = []
-    for question in questions:
-        answer = assistant.ask(question)
+    for question, day in questions:
+        answer = assistant.ask(question, as_of=day)
         for stage in STAGES:
             samples[stage].append(answer.timings.get(stage, 0.0))
         samples["abstained"].append(float(answer.abstained))
@@ -96,7 +106,7 @@ def run(articles: Path = DEFAULT_ARTICLES, questions: Path = DEFAULT_QUESTIONS, 
     from bench.ingest import bench_settings
     from vectorstore.store import ArticleStore
 
-    asked = load_questions(questions)
+    asked = load_asked(questions)
     cache.mkdir(parents=True, exist_ok=True)
     fresh = FreshQuestions(embedder or Embedder.from_settings(bench_settings(cache / "unused")))
     store_dir, store_seconds = ensure_store(articles, cache, fresh.inner)
@@ -129,7 +139,8 @@ def to_markdown(r: dict[str, Any]) -> str:
         f"the same time), so times are noisy: each figure is the median over {r['repeats']} passes of that "
         f"pass's p50 / p95. Warm process (model loaded, {r['warmup']} warm-up questions), extractive answerer, "
         f"local Chroma store built by `python -m bench ingest` ({r['articles']} articles, {r['chunks']} "
-        f"chunks), the {r['questions']} realtimeqa-dev questions asked in turn. Each pass starts a fresh "
+        f"chunks), the {r['questions']} realtimeqa-dev questions asked in turn, each as of the day it was asked "
+        f"(RealTimeQA's date; asked as of today, \"this week\" finds nothing). Each pass starts a fresh "
         f"assistant (empty sentence-vector cache) and every question embeds itself once, as a new question "
         f"does; a repeated question would be faster."
     )
