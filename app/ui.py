@@ -292,10 +292,15 @@ def _wire_library(ui: NewsdeskUI, lib: LibraryTab, views: Views, chat: ChatTab) 
     # a search typed while a delete's refresh is on its way can then neither be overwritten by the
     # refresh's older query nor send an article picker value the refresh has just removed (Gradio refuses
     # it: "Error"). Writes to the store run one at a time too ("store-writes").
+    # The redraw reads the search box when it is sent, and a search typed just then could still be drawn
+    # before it (seen on a busy machine: the list of every article stayed under "casino town"); the list is
+    # filtered again with the box as it is once the redraw has drawn, so the last search typed always wins.
     def redraw(after: Any) -> None:
         after.then(lambda *args: views.values(ui.views(*args)), inputs=[lib.search, lib.picker, chat.outlets],
                    outputs=views.outputs, concurrency_limit=1, concurrency_id="library-view",
-                   show_progress="hidden", api_visibility="private")
+                   show_progress="hidden", api_visibility="private") \
+            .then(ui.search, inputs=[lib.search, lib.picker], outputs=[lib.table, lib.picker], concurrency_limit=1,
+                  concurrency_id="library-view", show_progress="hidden", api_visibility="private")
 
     lib.search.change(ui.search, inputs=[lib.search, lib.picker], outputs=[lib.table, lib.picker],
                       trigger_mode="always_last", concurrency_limit=1, concurrency_id="library-view",
