@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from core.records import Answer, ArticleInfo, Citation, Copy, Disagreement, Hit
@@ -49,30 +48,29 @@ def _shape(text: str) -> set[str]:
     return {w for w in words(text) if not any(ch.isdigit() for ch in w)}
 
 
-def similarity(a: str, b: str) -> float:
-    """Jaccard of the two sentences' words, numbers left out."""
-    return _jaccard(_shape(a), _shape(b))
-
-
-def _jaccard(x: frozenset[str] | set[str], y: frozenset[str] | set[str]) -> float:
+def _jaccard(x: set[str], y: set[str]) -> float:
+    """Jaccard of two sentences' word sets (`_shape`: numbers left out)."""
     return len(x & y) / len(x | y) if x | y else 0.0
 
 
-@lru_cache(maxsize=64)
-def _sentence_shapes(text: str) -> tuple[tuple[tuple[int, int], frozenset[str]], ...]:
-    """Each sentence's span in `text` and its words without numbers. Kept for the last texts: a copy is
-    compared with every figure-stating sentence of the cited article in turn, and cutting and reading the
-    copy again for each one made a question whose hits have large groups of copies wait over a second in
-    retrieval (`python -m bench query`: fuse p95 1.6 s on realtimeqa-dev)."""
-    return tuple(((s.quote_start, s.end), frozenset(_shape(text[s.quote_start:s.end]))) for s in sentences(text))
+Shapes = list[tuple[tuple[int, int], set[str]]]
 
 
-def closest(quote: str, text: str) -> tuple[float, tuple[int, int] | None]:
+def sentence_shapes(text: str) -> Shapes:
+    """Each sentence's span in `text` and its words without numbers: what `closest` compares a quote with,
+    cut once by a caller that compares many quotes with one text (`same_story`: cutting and reading the
+    copy again for each figure-stating sentence made a question whose hits have large groups of copies
+    wait over a second in retrieval; `python -m bench query`, fuse p95 1.6 s on realtimeqa-dev)."""
+    return [((s.quote_start, s.end), _shape(text[s.quote_start:s.end])) for s in sentences(text)]
+
+
+def closest(quote: str, text: str, shapes: Shapes | None = None) -> tuple[float, tuple[int, int] | None]:
     """`text`'s sentence most like `quote` (numbers left out): its similarity and span. Among equally
     alike sentences (list lines such as "Regular: $4.68"), one stating the same figures is the one; when
-    none does and there are several, the sentence has no single counterpart (None)."""
+    none does and there are several, the sentence has no single counterpart (None). `shapes`: `text`'s
+    `sentence_shapes`, when the caller has them."""
     asked = _shape(quote)
-    scored = [(_jaccard(asked, shape), span) for span, shape in _sentence_shapes(text)]
+    scored = [(_jaccard(asked, shape), span) for span, shape in (sentence_shapes(text) if shapes is None else shapes)]
     best = max((score for score, _ in scored), default=0.0)
     if best == 0.0:
         return 0.0, None
@@ -83,9 +81,9 @@ def closest(quote: str, text: str) -> tuple[float, tuple[int, int] | None]:
     return best, tied[0] if len(tied) == 1 else None
 
 
-def counterpart(quote: str, text: str) -> tuple[int, int] | None:
+def counterpart(quote: str, text: str, shapes: Shapes | None = None) -> tuple[int, int] | None:
     """The span of `text`'s sentence that is `quote` as another outlet edited it, or None."""
-    best, span = closest(quote, text)
+    best, span = closest(quote, text, shapes)
     return span if best >= SAME_SENTENCE else None
 
 
@@ -106,11 +104,13 @@ def same_story(a: str, b: str) -> bool:
     that state figures says them differently in `b`. Templated reports of different events (the same
     wording about province 1 and province 13, each with its own figures) differ in several."""
     differing = 0
+    shapes: Shapes | None = None
     for s in sentences(a):
         quote = a[s.quote_start:s.end]
         if not numbers(quote):
             continue
-        span = counterpart(quote, b)
+        shapes = sentence_shapes(b) if shapes is None else shapes
+        span = counterpart(quote, b, shapes)
         if span is not None and numbers(b[span[0]:span[1]]) != numbers(quote):
             differing += 1
             if differing > 1:
