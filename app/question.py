@@ -19,10 +19,12 @@ KINDS = ("person", "role", "organisation", "place", "date", "duration", "number"
          "reason", "purpose", "action", "title", "thing")
 """The answer types a question can ask for; "thing" is any other noun phrase, None (no type) an open question."""
 
+PERSON_NOUNS = ("person", "man", "woman", "official", "minister", "leader", "president", "star", "celebrity",
+                "player", "actor", "actress", "singer", "ceo", "head", "chief", "ambassador", "senator", "judge",
+                "suspect", "ringleader", "commander", "candidate", "author", "member", "founder", "prime")
+"""The nouns a "which" question asks for a person by ("Which official ...")."""
 _HEADS: dict[str, tuple[str, ...]] = {
-    "person": ("person", "man", "woman", "official", "minister", "leader", "president", "star", "celebrity",
-               "player", "actor", "actress", "singer", "ceo", "head", "chief", "ambassador", "senator", "judge",
-               "suspect", "ringleader", "commander", "candidate", "author", "member", "founder", "prime"),
+    "person": PERSON_NOUNS,
     "organisation": ("company", "companies", "automaker", "firm", "organisation", "organization", "agency",
                      "group", "team", "school", "university", "college", "bank", "chain", "brand", "party",
                      "service", "airline", "retailer", "network", "court", "ministry", "department", "body",
@@ -83,7 +85,6 @@ def eventful(question: str) -> str:
 def frame(question: str) -> QuestionFrame:
     """Read `question`: its expected answer type, names, focus words and tense."""
     q = " ".join(question.split())
-    low = q.lower()
     said = eventful(q)
     found = list(re.finditer(r"[\w'\u2019-]+", said))
     tokens = [m.group(0) for m in found]
@@ -92,6 +93,10 @@ def frame(question: str) -> QuestionFrame:
     capitalised = tuple(dict.fromkeys(t.lower() for i, t in enumerate(tokens) if (
         i not in opening and t[:1].isupper()) or any(c.isdigit() for c in t)))
     content = [w for w in words(said) if w not in STOPWORDS and w not in capitalised and len(w) > 1]
+    # The question itself, after any sentences that set it up: its kind is read there, not off a "who" of
+    # the premise ("... Patriot Front who allegedly planned to riot at a Pride event. Where was the event?").
+    asks = _SETUP.split(q)[-1]
+    low = asks.lower()
     head = ""
     kind: str | None = None
     which = re.search(r"\b(which|what)\s+(?!(?:is|was|are|were|did|does|do|will|would|can|could|should|has|have|had|"
@@ -114,7 +119,7 @@ def frame(question: str) -> QuestionFrame:
         kind = "reason"
     elif re.search(r"\bwhat for\b|\bwhat (is|was) the (purpose|aim|goal)\b|\bin order to\b", low):
         kind = "purpose"
-    elif re.search(r"^\s*(?i:who)\s+(?i:is|was|are|were)\s+[A-Z]", q) or re.search(
+    elif re.search(r"^\s*(?i:who)\s+(?i:is|was|are|were)\s+[A-Z]", asks) or re.search(
             r"\bwhat (position|post|role|title|job)\b", low):
         kind = "role"  # "Who is Chhay Sinharith?": what he is, not another name
     elif re.search(r"^\s*(who|whom)\b|\b(who|whom|whose)\b", low):
@@ -138,14 +143,20 @@ def frame(question: str) -> QuestionFrame:
     elif re.search(r"\bwhat (?:is|was|are|were) (?:it|they|this|that) called\b|\bwhat (?:is|was) (?:its|the) name\b",
                    low):
         kind = "title"
-    asks = re.split(r"(?<=[.!])\s+", low)[-1]  # the question itself, after any sentences that set it up
-    future = bool(re.search(r"\b(will|going to|plan(s|ned)? to|next)\b", asks)) and not _REPORTED.search(asks)
+    future = bool(re.search(r"\b(will|going to|plan(s|ned)? to|next)\b", low)) and (
+        not _REPORTED.search(low) or _ASKS_REPORTED.search(low) is not None)
     if which and not head and kind not in ("number", "money", "percent"):
         head = which.group(2)
     verb, particle, subject = _verb(tokens)
     return QuestionFrame(kind, capitalised, tuple(dict.fromkeys(content)), future, head, verb, particle, subject, q)
 
 
+_SETUP = re.compile(r"(?<=[a-z0-9]{3}[.!])\s+(?=[A-Z\"\u201c])|(?<=[a-z0-9]{2}[.!][\"\u201d])\s+(?=[A-Z])")
+"""Where a question's setup sentence ends: after a lower-case word of three letters or more ("... in history.
+Where ..."), not after an initial or a title ("Roe v. Wade", "Mr. Park", "U.S. Senator")."""
+
+_ASKS_REPORTED = re.compile(r"\b(?:will|would|going to)\s+(?:[\w'\u2019-]+\s+){0,4}?(?:do\s+)?what\b")
+"""... unless the reported future is what is asked: "The IRS announced it will do what?"."""
 _REPORTED = re.compile(r"\b(?:announc|said|say|report|claim|promis|pledg|vow|expect|hope|decid|confirm|warn)\w*"
                        r"\s+(?:that\s+)?(?:[\w'\u2019-]+\s+){0,3}?(?:will|would)\b")
 """A future that is only reported: "Which school announced it will eliminate loans?" asks who announced."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from app.places import demonym_places, is_place_name
+from app.question import PERSON_NOUNS as _PERSON_NOUNS
 from app.question import QuestionFrame
 from core.text import STOPWORDS, words
 
@@ -54,8 +55,13 @@ PATTERNS: dict[str, re.Pattern[str]] = {
                           r"in (?:a|an) (?:move|bid|effort|attempt|push|drive) to)\s+[a-z][^,;.]{3,120}",
                           re.IGNORECASE),
 }
-_CAP_RUN = re.compile(r"(?:[\"\u201c][^\"\u201d]{2,60}[\"\u201d])|(?:(?:[A-Z][\w'\u2019.&-]*|\d+)(?:\s+(?:of|and|&|de|"
-                      r"the|for|on)\s+(?=[A-Z])|\s+(?=[A-Z0-9]))?)+")
+_CAP_RUN = re.compile(r"(?:[\"\u201c][^\"\u201d]{2,60}[\"\u201d])|(?:(?:(?:[dl]['\u2019])?[A-Z][\w'\u2019.&-]*|\d+)"
+                      r"(?:\s+(?:of|and|&|de|the|for|on)\s+(?=[A-Z])|\s+(?=[A-Z0-9]|[dl]['\u2019][A-Z]))?)+")
+"""Capitalised runs of words, a French particle included ("Coeur d'Alene"), and quoted phrases."""
+_REGION_AFTER = re.compile(r",\s+((?:[A-Z][\w.'\u2019-]*)(?:\s+[A-Z][\w.'\u2019-]*){0,2})")
+"""The state or country after a town, as datelines and reports name it: "Coeur d'Alene, Idaho"."""
+REGION_FIT = 0.1
+"""What a town said with its state gains over either alone: it says where more exactly, and holds both."""
 _ORG_WORDS = frozenset("""ministry police bank inc corp corporation group agency committee company association
     university college court council commission office department force army navy party union bureau institute
     foundation airlines airways motors news times post network club fund organization organisation authority
@@ -176,8 +182,12 @@ def candidates(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, floa
         order = {"money": ("money", "number"), "percent": ("percent", "number"), "duration": ("duration", "date"),
                  "date": ("duration", "date") if frame.future else ("date", "duration"),
                  "reason": ("reason", "purpose")}.get(kind, (kind,))
+        dates = [m.span() for m in PATTERNS["date"].finditer(sentence)] if kind in ("number", "money", "percent") \
+            else []
         for rank, name in enumerate(order):
             for m in PATTERNS[name].finditer(sentence):
+                if name == "number" and any(a <= m.start() < b for a, b in dates):
+                    continue  # "June 24", "in 2022": when, not how many
                 found.append((m.start(), m.end(), 1.0 - 0.3 * rank))
         return found
     if kind == "role":  # the title in front of a name the question gives, or the apposition after it
@@ -193,7 +203,10 @@ def candidates(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, floa
         return found
     if kind in ("person", "organisation", "place", "title", "thing"):
         named = _named_kind(frame)
+        regions: set[int] = set()  # where a state said after its town begins: it is part of that answer
         for a, b in _runs(sentence):
+            if a in regions:
+                continue
             while (first := re.match(r"([A-Z]\w*)\s+", sentence[a:b])) and first.group(1).lower() in STOPWORDS:
                 a += first.end()  # "Under Prime Minister ...", "The ...": a capital that only opens the sentence
             if (day := _TRAILING_DAY.search(sentence[a:b])) and day.start() > 0:
@@ -210,7 +223,12 @@ def candidates(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, floa
             if a > 0 and _TICKER.match(sentence, a - 1):
                 continue  # "(BBBY)": the ticker of the name before it, not another answer
             kinds = _entity_kind(sentence, a, b)
-            fit = NAMED_FIT if kind != "person" and tokens[-1] in named else 1.0 if kinds & _FITS[kind] else 0.4
+            fits = {"person"} if kind == "person" and frame.head in _PERSON_HEADS else _FITS[kind]
+            fit = NAMED_FIT if kind != "person" and tokens[-1] in named else 1.0 if kinds & fits else 0.4
+            region = _REGION_AFTER.match(sentence, b) if kind == "place" and fit >= 1.0 else None
+            if region and is_place_name(region.group(1)) and not is_place_name(sentence[a:b]):
+                found.append((a, region.end(), fit + REGION_FIT))  # the town with its state: both say where
+                regions.add(region.start(1))
             if kind == "organisation" and fit < 1.0 and len(tokens) == 1 and a > 0 and not kinds & {"place"} \
                     and not _NATIONALITY.search(tokens[0]):
                 fit = 0.7  # one capitalised word inside a sentence may well be a company ("Google's parent")
@@ -223,6 +241,11 @@ def candidates(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, floa
             found.extend((a, b, 1.0 + _modifies(frame, sentence, b)) for a, b in demonym_places(sentence))
     return found
 
+
+_PERSON_HEADS = frozenset(_PERSON_NOUNS) - {"head", "member"}
+"""A "which official" question is answered by a person, not by the body a "who" question may be ("Who raided
+the compound?" "Police"): "Which high-ranking US official tested positive?" is not "the US Food and Drug
+Administration"."""
 
 _FROM = re.compile(r"\bfrom\s*\?\s*$", re.IGNORECASE)
 _WHOSE = re.compile(r"\b(?:which|what) (?:country|countries|nation)\b", re.IGNORECASE)
@@ -324,6 +347,8 @@ def phrases(frame: QuestionFrame, sentence: str) -> tuple[Phrase, ...]:
         score = fit + 0.3 * len(new) / len(phrase) - 0.5 * distance
         if counted and any(w.startswith(counted) for w in phrase):
             score += 0.5  # "63 hot dogs" for "How many hot dogs ...", not "10 minutes"
+            unit = next((m for m in re.finditer(r"\w+", sentence[a:b]) if m.group(0).lower().startswith(counted)), None)
+            b = a + unit.end() if unit else b  # the count and what it counts: "six months", not "six months pending"
         if stranded and re.search(rf"\b{stranded.group(1)}\s+(?:the\s+)?$", sentence[max(0, a - 12):a], re.IGNORECASE):
             score += 0.3  # "Where is he ambassador to?": "Ambassador to Cambodia"
         if (a, b) not in found or score > found[(a, b)].score:

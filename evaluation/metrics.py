@@ -54,14 +54,27 @@ def reciprocal_rank(hit_article_ids: Sequence[str], gold: Sequence[str], depth: 
 # -- answer content --------------------------------------------------------------------------------
 
 
+_NUMBER_WORDS = {w: str(n) for n, w in enumerate("""two three four five six seven eight nine ten eleven twelve
+    thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty""".split(), start=2)} | {
+    w: str(n) for n, w in zip(range(30, 100, 10), "thirty forty fifty sixty seventy eighty ninety".split())}
+"""Number words read as digits: "extended six months" holds the gold answer "6". Not "one", which is as often
+a pronoun ("one of the biggest") as a count."""
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b")
+
+
+def _counted(text: str) -> str:
+    return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1)], normalize_answer(text))
+
+
 def contains_answer(text: str, answer: str) -> bool:
-    """True when the normalised `answer` appears in the normalised `text`, starting at a word.
+    """True when the normalised `answer` appears in the normalised `text`, starting at a word, number words
+    read as digits ("six" for "6").
 
     Only the start is anchored: "Hun Manet" is in "Hun Manet's" (normalised "hun manets") and "scam" in
     "scams", while "5" is not in "2025".
     """
-    needle = normalize_answer(answer)
-    return bool(needle) and f" {needle}" in f" {normalize_answer(text)}"
+    needle = _counted(answer)
+    return bool(needle) and f" {needle}" in f" {_counted(text)}"
 
 
 def fact_present(text: str, fact: str) -> bool:

@@ -27,6 +27,10 @@ from app.short_answer import short_answer
     ("Why did Thailand cut the power?", "reason"),
     ("What did Korea agree to with Cambodia?", "action"),
     ("Can fraud be eradicated in the short term?", None),
+    # The kind is read off the question, not off a "who" of the sentence that sets it up.
+    ("Police detained 40 men who allegedly ran a call centre for a fraud ring. Where was the centre?", "place"),
+    # ... and the setup ends at a sentence's end, not at an initial ("Roe v. Wade", "Mr. Park").
+    ("What percentage of voters backed the ruling in Smith v. Jones?", "percent"),
 ])
 def test_the_kind_of_answer_a_question_asks_for(question, kind):
     assert frame(question).kind == kind
@@ -42,6 +46,8 @@ def test_a_question_names_its_verb_particle_and_tense():
     # A future only reported is no question about the future: it asks who announced.
     assert not frame("Which university announced it will drop student loans?").future
     assert frame("A new ferry line opened. When will it reach the islands?").future
+    # ... unless what will happen is what it asks.
+    assert frame("The ministry announced it will do what?").future
     # "take place" says only that something happened: the meeting is what a sentence has to match.
     assert frame("When did the meeting take place?").focus == ("meeting",)
 
@@ -98,6 +104,18 @@ DATELINE = ("Southeast Asia Information Port News (www.example.com) \u2013 On No
 ])
 def test_the_short_answer_is_the_phrase_asked_for(question, sentence, phrase):
     assert _short(question, sentence) == phrase
+
+
+def test_a_number_that_is_part_of_a_date_is_no_count_or_share():
+    assert _short("What percentage of the workers were foreign?", "The centre was raided on Friday, June 24.") is None
+    assert _short("How many workers were freed?", "The workers were freed in 2025.") is None
+
+
+def test_a_which_official_question_is_answered_by_a_person_not_a_body():
+    sentence = "Sok Dara said the Ministry of Health and Welfare Administration cleared the drug for adults."
+    assert _short("Which senior official tested positive?", sentence) == "Sok Dara"
+    assert _short("Which senior official tested positive?",
+                  "The drug was cleared by the Cambodian Food and Drug Administration for adults.") is None
 
 
 def test_no_short_answer_that_is_not_of_the_kind_asked_for():
@@ -192,6 +210,15 @@ def test_the_noun_a_which_or_what_question_names(question, kind, head):
     # The question says "US": "United States" is what it already knows.
     ("Where did the first launch outside the US take place?",
      "The agency launched a rocket from Kenya's coast, its first launch outside the United States.", "Kenya"),
+    # A town with its state or country, as reports name it; a French particle is part of the name.
+    ("Where was the call centre?", "Police in Pont d'Avril, Cambodia, raided the call centre on Monday.",
+     "Pont d'Avril, Cambodia"),
+    # The count and what it counts, not the word after them.
+    ("How many months was the suspect's detention extended?",
+     "The court extended the suspect's detention by six months pending trial.", "six months"),
+    # A day of the month is when, not how many.
+    ("What percentage of the workers were foreign?",
+     "The centre was raided on Friday, June 24, and 80% of the workers there were foreign.", "80%"),
 ])
 def test_the_short_answer_reads_what_the_question_names(question, sentence, phrase):
     assert _short(question, sentence) == phrase

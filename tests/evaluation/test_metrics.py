@@ -61,6 +61,8 @@ def test_contains_answer_is_normalised_and_anchored_at_a_word_start():
     assert contains_answer("Broadway honoured its stars at the Tony Awards.", "The Tony Awards")
     assert contains_answer("under Prime Minister Hun Manet's leadership", "Hun Manet")
     assert not contains_answer("It happened in 2025.", "5")
+    assert contains_answer("ruled her detention be extended six months", "6")
+    assert not contains_answer("one of the biggest breaches", "1")
     assert not contains_answer("anything", "")
     assert not contains_answer("", "Europe")
 
