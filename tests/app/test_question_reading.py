@@ -259,6 +259,24 @@ def test_the_short_answer_is_the_name_the_articles_agree_on(embedder):
     assert answer.text.startswith(f"**{short.text}** [{short.n}]")
 
 
+def test_a_which_thing_question_is_answered_by_the_noun_the_articles_repeat(embedder):
+    # "Which drug ...": no name answers it; the lower-case noun the best sentences and the headlines repeat does,
+    # not the one name among them ("Phnom Penh", a place, was the answer before).
+    from app.answering import ExtractiveAnswerer
+
+    hits = [
+        _hit("a", "Pharmacies in the capital run out of insulin",
+             "Pharmacists said insulin remains hard to find in Phnom Penh because of a nationwide shortage.", 1),
+        _hit("b", "Nationwide insulin shortage",
+             "Rural pharmacies reported that insulin remains hard to find because of the nationwide shortage.", 2),
+    ]
+    answer = ExtractiveAnswerer(embedder).answer("Which drug remains hard to find because of a nationwide shortage?",
+                                                 hits)
+    assert not answer.abstained
+    assert answer.short_answer is not None and answer.short_answer.text == "insulin"
+    assert answer.text.startswith("**insulin**")
+
+
 def test_a_which_country_question_gets_only_a_place():
     assert _short("Which country did the ambassador represent?",
                   "Ambassador Park praised the working group, the minister said.") is None
