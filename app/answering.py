@@ -26,7 +26,7 @@ from core.errors import ConfigError
 from core.markers import MARKER
 from core.records import Answer, Citation, Hit, Referent, ShortAnswer, StoredChunk
 from core.sentences import Sentence, sentences
-from core.text import content_words, names, words
+from core.text import content_words, initialisms, names, words
 from vectorstore.lexical import IRREGULAR, sentence_tokens
 
 if TYPE_CHECKING:
@@ -284,8 +284,9 @@ class ExtractiveAnswerer:
         candidates = self.candidates(hits)
         if not candidates:
             return []
-        own = [set(sentence_tokens(c.text)) for c in candidates]
-        around = [set(sentence_tokens(" ".join(names(c.context)))) for c in candidates]
+        # A name's initials count as its words: "IRS" in a question is said by "the Internal Revenue Service".
+        own = [set(sentence_tokens(f"{c.text} {' '.join(initialisms(c.text))}")) for c in candidates]
+        around = [set(sentence_tokens(" ".join(names(c.context) + initialisms(c.context)))) for c in candidates]
         asked = asked or frame(question)
         type_words = _type_words(asked)
         said = _weighted_tokens(question)

@@ -80,6 +80,22 @@ def names(text: str) -> list[str]:
 _HOST_IN_PARENS = re.compile(r"\(((?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)+)\)", re.IGNORECASE)
 
 
+_NAME_RUN = re.compile(r"(?!(?:The|A|An)\s)[A-Z][\w'\u2019-]*(?:\s+(?:(?:of|for|and|on|&)\s+)?[A-Z][\w'\u2019-]*)+")
+_NAME_GLUE = frozenset("of for and on &".split())
+
+
+def initialisms(text: str) -> list[str]:
+    """The initials of the multi-word names in `text`, each run of three to six of a name's words: "Internal
+    Revenue Service" gives "IRS", "the US Centers for Disease Control and Prevention" gives "CDC" (among
+    others), so a question that says "IRS" finds the sentence that spells it out."""
+    found: list[str] = []
+    for m in _NAME_RUN.finditer(text):
+        initials = [w[0] for w in m.group(0).split() if w not in _NAME_GLUE]
+        found.extend("".join(initials[i:j]) for i in range(len(initials))
+                     for j in range(i + 3, min(len(initials), i + 6) + 1))
+    return found
+
+
 def source_host(source: str, url: str = "") -> str:
     """A comparable outlet key: the URL's host, else a host named in the source, else the source itself.
 

@@ -333,3 +333,22 @@ def test_a_sentence_that_restates_the_question_is_not_its_answer(tmp_path_factor
     assert answer.short_answer is not None and answer.short_answer.text == "Delta-7", answer.text
     assert [c.quote for c in answer.citations] == ["The Delta-7 strain, an offshoot of an older one, is now behind "
                                                    "most new cases there, doctors say."], answer.text
+
+
+def test_initials_in_a_question_find_the_sentence_that_spells_the_name_out(embedder):
+    # "NCCF" is said by "the National Committee for Combating Fraud": that sentence answers, not the one that
+    # shares only the question's other words.
+    from app.answering import ExtractiveAnswerer
+    from core.text import initialisms
+
+    assert "NCCF" in initialisms("Officials of the National Committee for Combating Fraud met on Monday.")
+    assert "TNC" not in initialisms("The National Committee met.")  # an opening "The" is no part of the name
+    hits = [
+        _hit("a", "Police to share findings",
+             "The police will share their findings with the ministry next week, officials said.", 1),
+        _hit("b", "Fraud committee to hand over bank records",
+             "The National Committee for Combating Fraud will hand the suspects' bank records to the police.", 2),
+    ]
+    answer = ExtractiveAnswerer(embedder).answer("What will the NCCF share with the police?", hits)
+    assert not answer.abstained
+    assert answer.citations[0].article_id == "b"
