@@ -24,7 +24,7 @@ _MONTH = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|A
 _WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _SMALL = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|" \
          r"sixty|hundred|dozens?|hundreds|thousands|a few|several)"
-_NUM = rf"(?:\d[\d,.]*|{_SMALL})(?:\s+(?:million|billion|trillion|thousand|hundred))?"
+_NUM = rf"(?:\d(?:[\d,.]*\d)?|{_SMALL})(?:\s+(?:million|billion|trillion|thousand|hundred))?"
 _UNIT = r"(?:days?|weeks?|months?|years?|hours?|minutes?)"
 _AGE_FROM = r"(?:under|over|older than|younger than|between|up to|at least|as young as|from)"
 PATTERNS: dict[str, re.Pattern[str]] = {
@@ -56,6 +56,11 @@ PATTERNS: dict[str, re.Pattern[str]] = {
                           r"in (?:a|an) (?:move|bid|effort|attempt|push|drive) to)\s+[a-z][^,;.]{3,120}",
                           re.IGNORECASE),
 }
+_DAY_OR_YEAR = re.compile(rf"\b{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{_MONTH}"
+                          rf"|\b(?:in|since|by|until|of|from)\s+(?:19|20)\d\d\b|\b{_MONTH}\s+(?:19|20)\d\d\b",
+                          re.IGNORECASE)
+"""A day of a month or a year said as one ("June 24", "in 2022"): no count, though "The hotline number is 1919"
+is one."""
 _CAP_RUN = re.compile(r"(?:[\"\u201c][^\"\u201d]{2,60}[\"\u201d])|(?:(?:(?:[dl]['\u2019])?[A-Z][\w'\u2019.&-]*|\d+)"
                       r"(?:\s+(?:of|and|&|de|the|for|on)\s+(?=[A-Z])|\s+(?=[A-Z0-9]|[dl]['\u2019][A-Z]))?)+")
 """Capitalised runs of words, a French particle included ("Coeur d'Alene"), and quoted phrases."""
@@ -183,7 +188,7 @@ def candidates(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, floa
         order = {"money": ("money", "number"), "percent": ("percent", "number"), "duration": ("duration", "date"),
                  "date": ("duration", "date") if frame.future else ("date", "duration"),
                  "reason": ("reason", "purpose")}.get(kind, (kind,))
-        dates = [m.span() for m in PATTERNS["date"].finditer(sentence)] if kind in ("number", "money", "percent") \
+        dates = [m.span() for m in _DAY_OR_YEAR.finditer(sentence)] if kind in ("number", "money", "percent") \
             else []
         for rank, name in enumerate(order):
             for m in PATTERNS[name].finditer(sentence):

@@ -352,3 +352,8 @@ def test_initials_in_a_question_find_the_sentence_that_spells_the_name_out(embed
     answer = ExtractiveAnswerer(embedder).answer("What will the NCCF share with the police?", hits)
     assert not answer.abstained
     assert answer.citations[0].article_id == "b"
+
+
+def test_a_number_shaped_like_a_year_is_a_count_when_no_date_is_said():
+    assert _short("What is the number of the hotline Laos opened?", "The hotline number is 1919, officials said.") \
+        == "1919"
