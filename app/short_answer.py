@@ -209,6 +209,7 @@ def candidates(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, floa
         return found
     if kind in ("person", "organisation", "place", "title", "thing"):
         named = _named_kind(frame)
+        fits = {"person"} if kind == "person" and frame.head in _PERSON_HEADS else _FITS[kind]
         regions: set[int] = set()  # where a state said after its town begins: it is part of that answer
         for a, b in _runs(sentence):
             if a in regions:
@@ -229,7 +230,6 @@ def candidates(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, floa
             if a > 0 and _TICKER.match(sentence, a - 1):
                 continue  # "(BBBY)": the ticker of the name before it, not another answer
             kinds = _entity_kind(sentence, a, b)
-            fits = {"person"} if kind == "person" and frame.head in _PERSON_HEADS else _FITS[kind]
             fit = NAMED_FIT if kind != "person" and tokens[-1] in named else 1.0 if kinds & fits else 0.4
             region = _REGION_AFTER.match(sentence, b) if kind == "place" and fit >= 1.0 else None
             if region and is_place_name(region.group(1)) and not is_place_name(sentence[a:b]):
@@ -331,8 +331,7 @@ def phrases(frame: QuestionFrame, sentence: str) -> tuple[Phrase, ...]:
     asked = set(frame.names) | set(frame.focus)
     dateline = _DATELINE.match(sentence)
     opening = dateline.end() if dateline else 0
-    low = sentence.lower()
-    anchors = [m.start() for w in asked if len(w) > 2 for m in re.finditer(rf"\b{re.escape(w)}", low)]
+    anchors = _anchors(asked, sentence)
     found: dict[tuple[int, int], Phrase] = {}
     stranded = _STRANDED.search(frame.question) if frame.kind in ("place", "person", "organisation", "thing") \
         else None
@@ -349,8 +348,7 @@ def phrases(frame: QuestionFrame, sentence: str) -> tuple[Phrase, ...]:
         if b <= a or not new or (len(initials) > 1 and initials in asked) or (
                 frame.kind == "role" and not any(t in _TITLES or t in _ORG_WORDS for t in phrase)):
             continue  # the question already says it, maybe by initials ("US"); a role names a title or a body
-        distance = min((abs(x - a) for x in anchors), default=len(sentence)) / max(len(sentence), 1)
-        score = fit + 0.3 * len(new) / len(phrase) - 0.5 * distance
+        score = fit + 0.3 * len(new) / len(phrase) - 0.5 * _distance(anchors, a, sentence)
         if counted and any(w.startswith(counted) for w in phrase):
             score += 0.5  # "63 hot dogs" for "How many hot dogs ...", not "10 minutes"
             unit = next((m for m in re.finditer(r"\w+", sentence[a:b]) if m.group(0).lower().startswith(counted)), None)
@@ -360,6 +358,17 @@ def phrases(frame: QuestionFrame, sentence: str) -> tuple[Phrase, ...]:
         if (a, b) not in found or score > found[(a, b)].score:
             found[(a, b)] = Phrase(a, b, score)
     return tuple(sorted(found.values(), key=lambda p: -p.score))
+
+
+def _anchors(asked: set[str], sentence: str) -> list[int]:
+    """Where the sentence says a word of the question (of three letters or more)."""
+    low = sentence.lower()
+    return [m.start() for w in asked if len(w) > 2 for m in re.finditer(rf"\b{re.escape(w)}", low)]
+
+
+def _distance(anchors: list[int], start: int, sentence: str) -> float:
+    """How far a phrase starting at `start` stands from the nearest of `anchors`, as a share of the sentence."""
+    return min((abs(x - start) for x in anchors), default=len(sentence)) / max(len(sentence), 1)
 
 
 def _stem_asked(word: str, asked: set[str]) -> bool:
@@ -394,8 +403,7 @@ def common_nouns(frame: QuestionFrame, sentence: str) -> tuple[Phrase, ...]:
     the question's, no function word, adverb or verb form. They vote (`vote`) and are never a sentence's
     short answer alone: one sentence's nouns are too many to choose from."""
     asked = set(frame.names) | set(frame.focus) | {frame.head}
-    low = sentence.lower()
-    anchors = [m.start() for w in asked if len(w) > 2 for m in re.finditer(rf"\b{re.escape(w)}", low)]
+    anchors = _anchors(asked, sentence)
     found = []
 
     def noun(w: str) -> bool:
@@ -412,9 +420,7 @@ def common_nouns(frame: QuestionFrame, sentence: str) -> tuple[Phrase, ...]:
         nxt = re.match(r"\s([a-z][a-z-]{2,})\b", sentence[m.end():])
         if nxt and noun(nxt.group(1)):
             spans.append((m.start(), m.end() + nxt.end()))
-        for a, b in spans:
-            distance = min((abs(x - a) for x in anchors), default=len(sentence)) / max(len(sentence), 1)
-            found.append(Phrase(a, b, COMMON_FIT + 0.3 - 0.5 * distance))
+        found.extend(Phrase(a, b, COMMON_FIT + 0.3 - 0.5 * _distance(anchors, a, sentence)) for a, b in spans)
     return tuple(found)
 
 
