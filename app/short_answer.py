@@ -180,8 +180,11 @@ _FITS = {"person": {"person", "organisation"}, "organisation": {"organisation"},
          "title": {"title"}, "thing": {"title", "organisation", "person", "place"}}
 
 
-def candidates(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, float]]:
-    """(start, end, type fit) of every phrase of `sentence` that could answer a question of `frame.kind`."""
+def candidates(frame: QuestionFrame, sentence: str, known: frozenset[str] = frozenset()
+               ) -> list[tuple[int, int, float]]:
+    """(start, end, type fit) of every phrase of `sentence` that could answer a question of `frame.kind`;
+    `known` holds the last words of people's full names said near it (`full_names`): "Biden" alone is a person
+    where "Joe Biden" is said."""
     kind = frame.kind
     found: list[tuple[int, int, float]] = []
     if kind in ("date", "duration", "number", "money", "percent", "age", "reason", "purpose"):
@@ -218,7 +221,7 @@ def candidates(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, floa
                 a += first.end()  # "Under Prime Minister ...", "The ...": a capital that only opens the sentence
             if (day := _TRAILING_DAY.search(sentence[a:b])) and day.start() > 0:
                 b = a + day.start()  # "the UK on Monday", "Covid-19 Thursday": when, not part of the name
-            if kind == "person":  # "Prime Minister Hun Manet": the name, without the title before it
+            if kind == "person" and frame.head not in _OFFICE_HEADS:  # "Hun Manet", not "Prime Minister Hun Manet"
                 lead = re.match(r"(?:(?:" + "|".join(_TITLES) + r")\.?\s+)+", sentence[a:b], re.IGNORECASE)
                 if lead and lead.end() < b - a:
                     a += lead.end()
@@ -230,6 +233,8 @@ def candidates(frame: QuestionFrame, sentence: str) -> list[tuple[int, int, floa
             if a > 0 and _TICKER.match(sentence, a - 1):
                 continue  # "(BBBY)": the ticker of the name before it, not another answer
             kinds = _entity_kind(sentence, a, b)
+            if len(tokens) == 1 and tokens[0] in known:
+                kinds.add("person")
             fit = NAMED_FIT if kind != "person" and tokens[-1] in named else 1.0 if kinds & fits else 0.4
             region = _REGION_AFTER.match(sentence, b) if kind == "place" and fit >= 1.0 else None
             if region and is_place_name(region.group(1)) and not is_place_name(sentence[a:b]):
@@ -252,6 +257,11 @@ _PERSON_HEADS = frozenset(_PERSON_NOUNS) - {"head", "member"}
 """A "which official" question is answered by a person, not by the body a "who" question may be ("Who raided
 the compound?" "Police"): "Which high-ranking US official tested positive?" is not "the US Food and Drug
 Administration"."""
+
+_OFFICE_HEADS = frozenset("official minister leader president head chief ambassador senator judge commander prime "
+                          "ceo".split())
+"""A question that asks for a person by an office ("Which high-ranking US official ...?") is answered with the
+office the articles give the name ("President Joe Biden"); a "who" question by the name alone."""
 
 _FROM = re.compile(r"\bfrom\s*\?\s*$", re.IGNORECASE)
 _WHOSE = re.compile(r"\b(?:which|what) (?:country|countries|nation)\b", re.IGNORECASE)
@@ -320,7 +330,7 @@ _STRANDED = re.compile(r"\b(to|in|at|from|for|with|by)\s*\?\s*$", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4096)
-def phrases(frame: QuestionFrame, sentence: str) -> tuple[Phrase, ...]:
+def phrases(frame: QuestionFrame, sentence: str, known: frozenset[str] = frozenset()) -> tuple[Phrase, ...]:
     """Every span of `sentence` that could answer a question read as `frame`, best fit first, each with how
     well it fits (about 0-1.3): its type, the share of its words the question does not say, its nearness to
     the words the question shares with the sentence. Memoised: scoring, selection, the abstention evidence
@@ -336,7 +346,7 @@ def phrases(frame: QuestionFrame, sentence: str) -> tuple[Phrase, ...]:
     stranded = _STRANDED.search(frame.question) if frame.kind in ("place", "person", "organisation", "thing") \
         else None
     counted = frame.head.rstrip("s")[:6] if frame.kind in ("number", "money", "percent") and frame.head else ""
-    for a, b, fit in candidates(frame, sentence):
+    for a, b, fit in candidates(frame, sentence, known):
         if fit < _MIN_FIT.get(frame.kind or "", 0.0):
             continue
         a, b = _trim(sentence, a, b)
@@ -442,10 +452,12 @@ def vote(frame: QuestionFrame, sentences: Sequence[tuple[str, float]],
     in the question-answering systems that mined the web for repeated answers (AskMSR)."""
     own: dict[frozenset[str], float] = {}
     spans: dict[frozenset[str], dict[int, tuple[float, int, int]]] = {}
+    said: dict[frozenset[str], str] = {}  # a phrase as a sentence says it
+    known = full_names([s for s, _ in (*sentences, *voters)]) if frame.kind == "person" else frozenset()
     for i, (sentence, weight) in enumerate([*sentences, *voters]):
         seen: set[frozenset[str]] = set()
         common = common_nouns(frame, sentence) if frame.kind == "thing" else ()
-        for p in (*phrases(frame, sentence)[:VOTES_PER_SENTENCE], *common):
+        for p in (*phrases(frame, sentence, known)[:VOTES_PER_SENTENCE], *common):
             key = _key(sentence, p)
             if not key or key in seen:
                 continue
@@ -454,9 +466,33 @@ def vote(frame: QuestionFrame, sentences: Sequence[tuple[str, float]],
             own[key] = own.get(key, 0.0) + value
             if i < len(sentences):
                 spans.setdefault(key, {})[i] = (value, p.start, p.end)
+                said.setdefault(key, sentence[p.start:p.end])
     if not spans:
         return None
     total = {k: own[k] + NESTED_SHARE * sum(o for j, o in own.items() if j < k) for k in spans}
     best = max(total, key=lambda k: (total[k], max(v for v, _, _ in spans[k].values())))
+    best = max((k for k in spans if k == best or (best < k and _in_full(said[best], said[k]))),
+               key=lambda k: (len(k), total[k]))
     where = sorted(spans[best].items(), key=lambda item: -item[1][0])
     return {i: (a, b) for i, (_, a, b) in where}
+
+
+def _in_full(short: str, full: str) -> bool:
+    """`full` is the name `short` is the end of, as a first mention says it: "Colorado Avalanche" for
+    "Avalanche", "Joe Biden" for "Biden". An editor writes the full name; the later mentions shorten it. Only a
+    name: "all-time heat" is no fuller name of "heat"."""
+    a, b = words(short), words(full)
+    return full[:1].isupper() and len(b) >= len(a) and b[len(b) - len(a):] == a
+
+
+def full_names(sentences: Sequence[str]) -> frozenset[str]:
+    """The last words of the people's names of two words or more that `sentences` say ("biden" for "President
+    Joe Biden"): where one of them stands alone ("Biden tested positive"), it is that person, as a reader
+    takes it after the first mention."""
+    out = set()
+    for sentence in sentences:
+        for a, b in _runs(sentence):
+            tokens = [t.strip(".") for t in sentence[a:b].lower().split()]
+            if len(tokens) >= 2 and tokens[-1].isalpha() and "person" in _entity_kind(sentence, a, b):
+                out.add(tokens[-1])
+    return frozenset(out)

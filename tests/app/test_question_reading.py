@@ -357,3 +357,47 @@ def test_initials_in_a_question_find_the_sentence_that_spells_the_name_out(embed
 def test_a_number_shaped_like_a_year_is_a_count_when_no_date_is_said():
     assert _short("What is the number of the hotline Laos opened?", "The hotline number is 1919, officials said.") \
         == "1919"
+
+
+def test_the_short_answer_is_the_full_name_a_shortened_mention_stands_for(embedder):
+    # Most sentences say "the Mariners"; one says "Kampot Mariners". The answer names the team in full, as an
+    # editor would at first mention ("Mariners" alone was the answer before).
+    from app.answering import ExtractiveAnswerer
+
+    hits = [
+        _hit("a", "Mariners lift the Mekong Cup",
+             "The Mariners beat the Siem Reap Lions 3-1 on Sunday to win the Mekong Cup final. The Mariners scored "
+             "twice in the second half of the Mekong Cup final.", 1),
+        _hit("b", "A first Mekong Cup for the Mariners",
+             "The Kampot Mariners won the Mekong Cup final for the first time, the league said.", 2),
+    ]
+    answer = ExtractiveAnswerer(embedder).answer("Which team won the Mekong Cup final?", hits)
+    assert not answer.abstained
+    assert answer.short_answer is not None and answer.short_answer.text == "Kampot Mariners"
+    assert answer.text.startswith("**Kampot Mariners**")
+
+
+def test_a_surname_alone_is_the_person_the_articles_name_in_full(embedder):
+    # "Sokha tested positive" names a person only because "Minister Chea Sokha" is said elsewhere; a question
+    # that asks for an official gets the office with the name, not the body in the best sentence ("Ministry").
+    from app.answering import ExtractiveAnswerer
+
+    hits = [
+        _hit("a", "Sokha tests positive for dengue",
+             "Sokha tested positive for dengue fever on Monday, the Health Ministry said. Sokha tested positive "
+             "for dengue after a visit to Kampong Cham.", 1),
+        _hit("b", "Minister recovering",
+             "Health Minister Chea Sokha says he is recovering after testing positive for dengue fever.", 2),
+    ]
+    answer = ExtractiveAnswerer(embedder).answer("Which senior official tested positive for dengue fever?", hits)
+    assert not answer.abstained
+    assert answer.short_answer is not None and answer.short_answer.text == "Health Minister Chea Sokha"
+    # A "who" question gets the name alone, and the surname is a person there too.
+    asked = frame("Who tested positive for dengue fever?")
+    from app.short_answer import full_names, phrases
+
+    sentence = "Sokha tested positive for dengue fever on Monday."
+    known = full_names(["Health Minister Chea Sokha says he is recovering."])
+    assert known == {"sokha"}
+    assert [sentence[p.start:p.end] for p in phrases(asked, sentence, known)][:1] == ["Sokha"]
+    assert phrases(asked, sentence) == ()
