@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from app.abstention import AbstentionModel, Evidence, evidence
+from app.places import country_of
 from app.question import QuestionFrame, eventful, frame
 from app.referents import referent
 from app.short_answer import short_answer, vote
@@ -450,7 +451,9 @@ class ExtractiveAnswerer:
         if agreed is not None:
             c = by_candidate[id(agreed[0].candidate)]
             a, b = agreed[1], agreed[2]
-            short = ShortAnswer(c.n, c.article_id, c.quote[a:b], c.start + a, c.start + b, asked.kind or "")
+            said = c.quote[a:b]
+            reads_as = (country_of(said) or "") if asked.kind == "place" else ""
+            short = ShortAnswer(c.n, c.article_id, said, c.start + a, c.start + b, asked.kind or "", reads_as)
         pieces, found = [], []
         for s, c in zip(reading, citations):
             added = referent(c.quote, list(s.candidate.before), s.candidate.hit.chunk.title)
@@ -461,7 +464,8 @@ class ExtractiveAnswerer:
             pieces.append(f"{quote} [{c.n}]")
         text = " ".join(pieces)
         if short is not None:
-            text = f"**{short.text}** [{short.n}]\n\n{text}"
+            gloss = f" [{short.reads_as}]" if short.reads_as else ""
+            text = f"**{short.text}**{gloss} [{short.n}]\n\n{text}"
         return Answer(question=question, text=text, citations=citations, hits=list(hits), mode=self.name,
                       short_answer=short, referents=found)
 

@@ -72,7 +72,7 @@ def _short_json(short: ShortAnswer | None) -> dict[str, Any] | None:
     if short is None:
         return None
     return {"text": short.text, "citation": short.n, "article_id": short.article_id, "start": short.start,
-            "end": short.end, "kind": short.kind}
+            "end": short.end, "kind": short.kind, "reads_as": short.reads_as or None}
 
 
 def timeline_json(timeline: Timeline | None) -> dict[str, Any] | None:
@@ -126,7 +126,8 @@ def answer_from_json(data: dict[str, Any]) -> Answer:
                 for c in data.get("verification") or []],
         window=_window(data.get("window") or {}),
         timeline=_timeline(data.get("timeline")),
-        short_answer=ShortAnswer(s["citation"], s["article_id"], s["text"], s["start"], s["end"], s.get("kind") or "")
+        short_answer=ShortAnswer(s["citation"], s["article_id"], s["text"], s["start"], s["end"], s.get("kind") or "",
+                                 s.get("reads_as") or "")
         if (s := data.get("short_answer")) else None,
         referents=[Referent(r["citation"], r["offset"], r["text"]) for r in data.get("referents") or []],
         timings={k: v / 1000 for k, v in (data.get("timings_ms") or {}).items()},

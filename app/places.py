@@ -40,6 +40,36 @@ def is_place_name(phrase: str) -> bool:
     return low in PLACE_NAMES or low.removeprefix("the ") in PLACE_NAMES
 
 
+PEOPLE_WORDS = {
+    "afghan": "Afghanistan", "american": "United States", "argentine": "Argentina", "argentinian": "Argentina",
+    "bahamian": "Bahamas", "belgian": "Belgium", "british": "Britain", "burmese": "Myanmar", "canadian": "Canada",
+    "chinese": "China", "congolese": "Congo", "cypriot": "Cyprus", "czech": "Czechia", "danish": "Denmark",
+    "dutch": "Netherlands", "emirati": "United Arab Emirates", "english": "England", "filipino": "Philippines",
+    "finnish": "Finland", "french": "France", "german": "Germany", "greek": "Greece", "guyanese": "Guyana",
+    "haitian": "Haiti", "honduran": "Honduras", "hungarian": "Hungary", "icelandic": "Iceland", "irish": "Ireland",
+    "italian": "Italy", "kazakh": "Kazakhstan", "kyrgyz": "Kyrgyzstan", "lao": "Laos", "laotian": "Laos",
+    "lebanese": "Lebanon", "maldivian": "Maldives", "maltese": "Malta", "mauritian": "Mauritius",
+    "mexican": "Mexico", "moroccan": "Morocco", "mozambican": "Mozambique", "norwegian": "Norway",
+    "palestinian": "Palestine", "panamanian": "Panama", "peruvian": "Peru", "polish": "Poland",
+    "portuguese": "Portugal", "saudi": "Saudi Arabia", "scottish": "Scotland", "slovak": "Slovakia",
+    "somali": "Somalia", "spanish": "Spain", "sudanese": "Sudan", "swedish": "Sweden", "swiss": "Switzerland",
+    "tajik": "Tajikistan", "thai": "Thailand", "turkish": "Turkey", "turkmen": "Turkmenistan",
+    "ukrainian": "Ukraine", "uzbek": "Uzbekistan", "welsh": "Wales",
+}
+"""The people-words that do not hold their country's name as it is spelt ("Ukrainian", "Chinese", "Thai"); the
+others ("Korean", "Japanese", "Pakistani") are read by `demonym_places`."""
+
+
+def country_of(word: str) -> str | None:
+    """The country a people-word names ("Ukraine" for "Ukrainian"), or None: an addition to a quote, shown as one."""
+    return PEOPLE_WORDS.get(word.lower())
+
+
+@lru_cache(maxsize=1)
+def _people_word() -> re.Pattern[str]:
+    return re.compile(r"\b(" + "|".join(sorted(PEOPLE_WORDS, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+
+
 @lru_cache(maxsize=1)
 def _demonym() -> re.Pattern[str]:
     names = sorted({*COUNTRIES, *MULTIWORD} - set(US_STATES), key=len, reverse=True)
@@ -52,3 +82,13 @@ def demonym_places(sentence: str) -> list[tuple[int, int]]:
     "South Korean Ambassador", of "Japan" in "Japanese", of "Pakistan" in "Pakistani". The name is an exact
     span of the sentence, so a "which country" answer can quote it."""
     return [(m.start(), m.end()) for m in _demonym().finditer(sentence) if m.group(0)[:1].isupper()]
+
+
+def people_words(sentence: str) -> list[tuple[int, int]]:
+    """Where a people-word that does not spell its country stands ("Ukrainian" in "Ukrainian first lady"):
+    quoted as it is, with the country (`country_of`) added beside it."""
+    low = sentence.lower()
+    return [(m.start(), m.end()) for m in _people_word().finditer(sentence) if m.group(0)[:1].isupper()
+            and not any(low.startswith(name, m.start()) for name in MULTIWORD)  # "Saudi Arabia" is a country
+            and not re.search(r"(?<!\w)(?!(?:The|A|An)\s)[A-Z][\w-]*\s+$", sentence[:m.start()])]
+    # "Latin American" is no American; "The Thai envoy" is Thai.

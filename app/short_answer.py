@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.places import demonym_places, is_place_name
+from app.places import country_of, demonym_places, is_place_name, people_words
 from app.question import PERSON_NOUNS as _PERSON_NOUNS
 from app.question import QuestionFrame
 from core.text import STOPWORDS, words
@@ -247,10 +247,35 @@ def candidates(frame: QuestionFrame, sentence: str, known: frozenset[str] = froz
         if kind == "thing":
             found.extend((m.start(), m.end(), 0.8) for m in PATTERNS["number"].finditer(sentence))
             found.extend(_predicated(frame, sentence))
+        if kind == "place" and frame.head in _COUNTRY_HEADS:  # "at the White House" is a place but no country
+            several = frame.head in ("countries", "nations")
+            found = [(a, a + len(c), max(fit, 1.0)) for a, b, fit in found
+                     if (c := _a_country(sentence[a:b], several))]
         if kind == "place" and (_WHOSE.search(frame.question) or _FROM.search(frame.question)) \
                 and not _HOST.search(frame.question):
             found.extend((a, b, 1.0 + _modifies(frame, sentence, b)) for a, b in demonym_places(sentence))
+            # A people-word that does not spell its country says it less directly than the country's name.
+            found.extend((a, b, PEOPLE_WORD_FIT + _modifies(frame, sentence, b)) for a, b in people_words(sentence))
     return found
+
+
+PEOPLE_WORD_FIT = 0.9
+"""The fit of a people-word that does not spell its country ("Thai"): under the country's own name in the same
+sentence ("Saudi Arabia" before "Saudi"), over any place that is no country."""
+_COUNTRY_HEADS = frozenset({"country", "countries", "nation", "nations"})
+_COUNTRY_SHORT = frozenset({"us", "u.s", "usa", "uk", "u.k", "uae", "eu"})
+
+
+def _a_country(phrase: str, several: bool = False) -> str:
+    """The part of `phrase` that names a country ("Ukraine", "the US", "Saudi Arabia" of "Saudi Arabia's
+    Ministry of Commerce"), or countries when the question asks for `several` ("Sweden and Finland"); "" when it
+    names none ("White House" is a place, no country)."""
+    own = re.match(r"(.+?)['\u2019]s\b", phrase)
+    for said in (phrase.rstrip("."), own.group(1) if own else ""):
+        names = re.split(r",\s*(?:and\s+)?|\s+(?:and|&)\s+", said) if several else [said]
+        if said and all(is_place_name(n) or n.lower().removeprefix("the ") in _COUNTRY_SHORT for n in names):
+            return said
+    return ""
 
 
 _PERSON_HEADS = frozenset(_PERSON_NOUNS) - {"head", "member"}
@@ -395,7 +420,10 @@ def short_answer(frame: QuestionFrame, sentence: str) -> tuple[int, int, float] 
 
 
 def _key(sentence: str, p: Phrase) -> frozenset[str]:
-    """The words of a phrase, each without a plural "s": "chicken nuggets" and "chicken nugget" are one answer."""
+    """The words of a phrase, each without a plural "s": "chicken nuggets" and "chicken nugget" are one answer;
+    a people-word's are its country's: "Saudi" and "Saudi Arabia" are one answer."""
+    if country := country_of(sentence[p.start:p.end]):
+        return frozenset(words(country))
     return frozenset(w[:-1] if len(w) > 4 and w.endswith("s") and not w.endswith("ss") else w
                      for w in words(sentence[p.start:p.end]) if w not in STOPWORDS)
 
@@ -459,6 +487,9 @@ def vote(frame: QuestionFrame, sentences: Sequence[tuple[str, float]],
         common = common_nouns(frame, sentence) if frame.kind == "thing" else ()
         for p in (*phrases(frame, sentence, known)[:VOTES_PER_SENTENCE], *common):
             key = _key(sentence, p)
+            if key and key in seen and i < len(sentences) and country_of(sentence[p.start:p.end]) is None:
+                value, _, _ = spans[key][i]  # "Saudi Arabia" quoted where the sentence also says "Saudi"
+                spans[key][i] = (value, p.start, p.end)
             if not key or key in seen:
                 continue
             seen.add(key)

@@ -332,7 +332,7 @@ class NewsdeskUI:
         else:
             messages[-1] = _bot(render.answer_html(answer.text, turn, answer.citations,
                                                    abstained=answer.abstained and not empty,
-                                                   referents=answer.referents))
+                                                   referents=answer.referents, short=answer.short_answer))
         session.messages = messages
         session.trim()
         return list(session.messages), session.panel(), session

@@ -78,11 +78,12 @@ def user_message_html(question: str) -> str:
 
 def answer_html(
     text: str, turn: int, citations: Sequence[Citation] = (), *, abstained: bool = False, pending: bool = False,
-    referents: Sequence[Referent] = (),
+    referents: Sequence[Referent] = (), short: ShortAnswer | None = None,
 ) -> str:
     """An answer for the chat: escaped text whose [n] markers link to their source in the panel; a leading
-    **short answer** in bold, and the referents the answerer added to quotes ("He [Chhay Sinharith]") in
-    their own style, so nobody takes them for the article's words."""
+    **short answer** in bold, and what the answerer added in their own style, so nobody takes them for the
+    article's words: the referents of quotes ("He [Chhay Sinharith]") and what the short answer reads as
+    ("Ukrainian [Ukraine]")."""
     titles = {c.n: c.title or c.article_id for c in citations}
 
     def marker(match: re.Match[str]) -> str:
@@ -93,6 +94,10 @@ def answer_html(
 
     body = _CODE.sub(r"<code>\1</code>", LINK_MARKER.sub(marker, escape(text, quote=False)))
     body = _SHORT.sub(r'<strong class="nd-short">\1</strong>', body, count=1)
+    if short is not None and short.reads_as:
+        gloss = escape(short.reads_as, quote=False)
+        body = body.replace(f'</strong> [{gloss}]', f'</strong> <span class="nd-added" title="added: what the '
+                                                    f'answer names, in the question\'s terms">[{gloss}]</span>', 1)
     for name in dict.fromkeys(escape(r.text, quote=False) for r in referents):
         body = body.replace(f" [{name}]", f' <span class="nd-added" title="added: who the quote means, from the same '
                                           f'article">[{name}]</span>')

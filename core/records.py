@@ -159,6 +159,10 @@ class ShortAnswer:
     end: int
     kind: str
     """What the question asked for: "person", "organisation", "place", "date", "number", "reason", ..."""
+    reads_as: str = ""
+    """An editor's addition beside the phrase, when the phrase says the answer in another form: the country of
+    a people-word ("Ukraine" for "Ukrainian" in "Ukrainian first lady ..."). Shown in brackets, styled as an
+    addition; `text` stays the exact span."""
 
 
 @dataclass(frozen=True)

@@ -164,7 +164,8 @@ class Outcome:
         short = self.answer.short_answer
         if not self.case.answerable or self.answer.abstained:
             return False if self.case.answerable and (q.answer or q.expected_facts) else None
-        text = short.text if short is not None else ""
+        text = f"{short.text} [{short.reads_as}]" if short is not None and short.reads_as else \
+            short.text if short is not None else ""  # as the user reads it: "Ukrainian [Ukraine]"
         if q.answer:
             return bool(text) and metrics.contains_answer(text, q.answer)
         if q.expected_facts:

@@ -401,3 +401,38 @@ def test_a_surname_alone_is_the_person_the_articles_name_in_full(embedder):
     assert known == {"sokha"}
     assert [sentence[p.start:p.end] for p in phrases(asked, sentence, known)][:1] == ["Sokha"]
     assert phrases(asked, sentence) == ()
+
+
+def test_a_which_country_question_is_answered_by_a_country_not_by_any_place(embedder):
+    # The best sentence names no country by name, only by its people-word; "the White House" is a place the
+    # sentences repeat, but no country. The answer quotes "Thai" exactly and adds the country it names, as an
+    # addition (the JSON's reads_as).
+    from app.answering import ExtractiveAnswerer
+    from app.export import answer_json
+
+    hits = [
+        _hit("a", "Thai envoy visits the White House",
+             "The Thai envoy Somchai Wong met the US trade representative at the White House on Monday. Reporters "
+             "waited outside the White House for the envoy.", 1),
+        _hit("b", "Trade talks at the White House",
+             "The talks at the White House covered rice exports and tariffs, officials said.", 2),
+    ]
+    answer = ExtractiveAnswerer(embedder).answer("The US trade representative met the envoy of which country?", hits)
+    assert not answer.abstained
+    short = answer.short_answer
+    assert short is not None and (short.text, short.reads_as) == ("Thai", "Thailand")
+    text = next(h.chunk.text for h in hits if h.chunk.article_id == short.article_id)
+    assert text[short.start:short.end] == "Thai"
+    assert answer.text.startswith(f"**Thai** [Thailand] [{short.n}]")
+    assert answer_json(answer)["short_answer"]["reads_as"] == "Thailand"
+
+
+def test_a_people_word_is_read_only_where_it_names_a_country():
+    from app.places import people_words
+
+    text = "Another Latin American nation voted; Saudi Arabia and Thai officials met Chinese and Ukrainian envoys."
+    assert [text[a:b] for a, b in people_words(text)] == ["Thai", "Chinese", "Ukrainian"]
+    assert _short("Which countries joined the alliance?", "Sweden and Finland joined the alliance at the White "
+                  "House summit.") == "Sweden and Finland"
+    assert _short("Which country seized the toys?", "Saudi Arabia's Ministry of Commerce seized the toys, "
+                  "according to Saudi state TV.") == "Saudi Arabia"

@@ -233,6 +233,18 @@ def test_the_short_answer_is_bold_in_the_answer_and_in_its_sentence():
     assert '<mark>It <strong class="nd-short">ends</strong> here.</mark>' in card
 
 
+def test_what_the_short_answer_reads_as_is_shown_as_an_addition():
+    from core.records import ShortAnswer
+
+    start, end = _span("Police said the ring moved 5 <million> & more abroad.")
+    c = _citation(1, start=start, end=end)
+    short = ShortAnswer(1, c.article_id, "Police", start, start + 6, "organisation", "the police")
+    html = render.answer_html("**Police** [the police] [1]\n\nPolice said it. [1]", 0, [c], short=short)
+    assert '<strong class="nd-short">Police</strong> <span class="nd-added"' in html and "[the police]</span>" in html
+    # Without the addition recorded, a bracket after the short answer is left as the text says it.
+    assert "nd-added" not in render.answer_html("**Police** [the police] [1]", 0, [c])
+
+
 def test_sources_panel_opens_the_newest_answer():
     entries = [render.SourcesEntry(0, "first?", "<p>a</p>"), render.SourcesEntry(1, "second?", "<p>b</p>")]
     tags = Tags(render.sources_panel(entries))

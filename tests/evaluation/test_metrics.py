@@ -194,3 +194,17 @@ def test_threshold_maximises_balanced_accuracy():
     assert best.balanced == pytest.approx((1 + 2 / 3) / 2)
     assert rates(samples, best.threshold).balanced == pytest.approx(best.balanced)
     assert rates(samples, 0.0).answered == 1.0 and rates(samples, 0.0).abstained == 0.0
+
+
+def test_a_short_answer_is_scored_as_the_user_reads_it_with_its_addition():
+    # "Thai [Thailand]" answers "which country" with Thailand; the phrase alone does not hold the gold.
+    from core.records import Answer, ShortAnswer
+    from evaluation.answers import Case, Outcome
+    from evaluation.runner import Question
+
+    case = Case("test", Question("q", "Which country sent the envoy?", answer="Thailand"), "", [], [], True)
+    said = ShortAnswer(1, "a", "Thai", 4, 8, "place")
+    read = ShortAnswer(1, "a", "Thai", 4, 8, "place", "Thailand")
+    text = "**Thai** [Thailand] [1]\n\nThe Thai envoy came. [1]"
+    assert Outcome(case, Answer(question="q", text=text, short_answer=said), None).short_contains is False
+    assert Outcome(case, Answer(question="q", text=text, short_answer=read), None).short_contains is True
