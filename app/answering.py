@@ -42,8 +42,9 @@ ABSTENTION = AbstentionModel(weights=(13.0098, 2.144, 0.1115, 0.0099), bias=-6.8
 `python -m evaluation.answers --calibrate` (see `app.abstention` and docs/benchmarks.md)."""
 
 TYPED_GATE = frozenset({"person", "date", "number", "money", "percent", "duration"})
-"""Questions that ask for one of these are not answered when none of the best three sentences holds such
-a phrase: "Who commands the task force?" is not answered by a sentence naming no one."""
+"""Questions that ask for one of these are not answered when none of the best three sentences (scored near
+the best, `app.abstention.TYPED_RATIO`) holds such a phrase: "Who commands the task force?" is not answered by a
+sentence naming no one."""
 
 DEFAULT_ABSTAIN_THRESHOLD = 0.434
 """Support below which the extractive answerer abstains. Calibrated by `python -m evaluation.calibrate`

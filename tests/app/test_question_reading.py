@@ -436,3 +436,26 @@ def test_a_people_word_is_read_only_where_it_names_a_country():
                   "House summit.") == "Sweden and Finland"
     assert _short("Which country seized the toys?", "Saudi Arabia's Ministry of Commerce seized the toys, "
                   "according to Saudi state TV.") == "Saudi Arabia"
+
+
+def test_a_name_in_a_far_weaker_sentence_does_not_answer_who(embedder):
+    # The best sentence is about the task force but names no one; the only person named is in a sentence of
+    # about half its score, about something else. "Who commands ...?" is then not answered (it was, by that
+    # name, before `TYPED_RATIO`); a sentence that names the commander is answered.
+    from app.answering import ExtractiveAnswerer
+
+    answerer = ExtractiveAnswerer(embedder)
+    question = "Who commands the joint border task force?"
+    unanswered = [
+        _hit("a", "Joint border task force set up",
+             "The two governments agreed on Friday to set up a joint border task force against scam compounds. "
+             "Farmers in Battambang said the rains came late this year, Sok Dara told reporters.", 1),
+    ]
+    answer = answerer.answer(question, unanswered)
+    assert answer.abstained, answer.text
+    answered = [
+        _hit("a", "Joint border task force set up",
+             "General Keo Vannak commands the joint border task force against scam compounds, the ministry said.", 1),
+    ]
+    answer = answerer.answer(question, answered)
+    assert not answer.abstained and answer.short_answer is not None and "Keo Vannak" in answer.short_answer.text
