@@ -147,7 +147,9 @@ def frame(question: str) -> QuestionFrame:
         not _REPORTED.search(low) or _ASKS_REPORTED.search(low) is not None)
     if which and not head and kind not in ("number", "money", "percent"):
         head = which.group(2)
-    verb, particle, subject = _verb(tokens)
+    # The verb of the question itself: "... reforms were not included in the deal. Which measure did lawmakers
+    # leave out?" asks what was left out, not what was included.
+    verb, particle, subject = _verb(re.findall(r"[\w'\u2019-]+", eventful(asks)))
     return QuestionFrame(kind, capitalised, tuple(dict.fromkeys(content)), future, head, verb, particle, subject, q)
 
 
@@ -195,12 +197,21 @@ def _past_tense(word: str) -> bool:
 
 
 _AUXILIARIES = frozenset("did does do will would should can could has have had is are was were".split())
-_PARTICLES = frozenset("to on with about for into against".split())
+_PARTICLES = frozenset("to on with about for into against out up off down".split())
+_DO_SUPPORT = frozenset("did does do will would should can could".split())
+"""Auxiliaries before a subject and the verb's base form: the verb is the last word of the run after them."""
 _BE_HAVE = frozenset("has have had is are was were".split())
 _DETERMINERS = frozenset("""the a an some his her their its this these those that many several all both each every
     any most other another two three four five six seven eight nine ten""".split())
 _PREPOSITIONS = frozenset("""across along around behind beyond near among amid toward towards inside outside within
     without via per upon onto""".split())
+
+
+def _plain(token: str) -> bool:
+    """A lower-case word that may be a subject's noun or the verb after it, not a function word."""
+    low = token.lower()
+    return token[:1].islower() and low not in STOPWORDS and low not in _DETERMINERS and low not in _PREPOSITIONS \
+        and low not in _PARTICLES and low not in _AUXILIARIES
 
 
 def _verb(tokens: list[str]) -> tuple[str, str, tuple[str, ...]]:
@@ -228,6 +239,14 @@ def _verb(tokens: list[str]) -> tuple[str, str, tuple[str, ...]]:
                     x.lower() in _DETERMINERS for x in tokens[i + 1:j])):
                 continue  # "How much has the Biden administration approved": after "has" and a subject, the
                 # participle; with no subject between, the word is what is said of it ("Which country is bankrupt")
+            if t.lower() in _DO_SUPPORT:  # the verb ends the run of words its subject opens
+                run = j
+                while run + 1 < len(tokens) and _plain(tokens[run + 1]):
+                    run += 1
+                while run > j and tokens[run].lower().endswith("ly"):
+                    run -= 1  # "Why did prices rise sharply?": "rise"
+                # "Which measure did lawmakers leave out?", "Where did the massive data leak occur?"
+                j, w = run, tokens[run]
             after = tokens[j + 1].lower() if j + 1 < len(tokens) else ""
             return w.lower(), after if after in _PARTICLES else "", tuple(subject)
         break

@@ -39,6 +39,7 @@ def test_the_kind_of_answer_a_question_asks_for(question, kind):
 def test_a_question_names_its_verb_particle_and_tense():
     f = frame("What did Korea agree to with Cambodia?")
     assert (f.verb, f.particle, f.future) == ("agree", "to", False)
+    assert frame("Which measure did lawmakers leave out?").particle == "out"
     assert set(f.names) == {"korea", "cambodia"}
     assert frame("What will South Korea do with the citizens Cambodia repatriated?").future
     assert frame("What will South Korea do with the citizens?").verb == ""  # "do" matches any sentence
@@ -60,6 +61,12 @@ def test_a_question_names_its_verb_particle_and_tense():
     ("How much has the Mekong council approved in aid for farmers?", "approved", ("mekong",)),
     ("Which country is now bankrupt, according to its minister?", "bankrupt", ()),
     ("Which state has the highest fuel price?", "", ()),
+    # After "did" or "will", the verb ends the run of words its subject opens; an adverb after it is no verb.
+    ("Which measure did lawmakers leave out?", "leave", ()),
+    ("Why did rice prices rise sharply?", "rise", ()),
+    ("Why did the provincial governor cancel the visit?", "cancel", ()),
+    # The question's own verb, not the verb of the sentence that sets it up.
+    ("Several reforms were not included in the deal. Which measure did lawmakers leave out?", "leave", ()),
 ])
 def test_the_verb_of_a_question_is_not_a_word_of_its_subject(question, verb, subject):
     f = frame(question)
