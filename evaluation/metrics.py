@@ -63,12 +63,13 @@ _NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b")
 
 
 def _counted(text: str) -> str:
-    return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1)], normalize_answer(text))
+    """`normalize_answer`, with number words as digits and "&" said as "and" ("New Jersey & Oregon")."""
+    return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1)], normalize_answer(text.replace("&", " and ")))
 
 
 def contains_answer(text: str, answer: str) -> bool:
     """True when the normalised `answer` appears in the normalised `text`, starting at a word, number words
-    read as digits ("six" for "6").
+    read as digits ("six" for "6") and "&" as "and".
 
     Only the start is anchored: "Hun Manet" is in "Hun Manet's" (normalised "hun manets") and "scam" in
     "scams", while "5" is not in "2025".

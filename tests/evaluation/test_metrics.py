@@ -63,6 +63,9 @@ def test_contains_answer_is_normalised_and_anchored_at_a_word_start():
     assert not contains_answer("It happened in 2025.", "5")
     assert contains_answer("ruled her detention be extended six months", "6")
     assert not contains_answer("one of the biggest breaches", "1")
+    # "&" is "and": the gold "Kampot & Kep" is said by "Kampot and Kep", and not by "Kampot, then Kep".
+    assert contains_answer("Only Kampot and Kep banned it.", "Kampot & Kep")
+    assert not contains_answer("Kampot, then Kep, banned it.", "Kampot & Kep")
     assert not contains_answer("anything", "")
     assert not contains_answer("", "Europe")
 
