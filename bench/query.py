@@ -62,6 +62,18 @@ def load_questions(path: Path) -> list[str]:
         return [str(json.loads(line)["question"]) for line in handle if line.strip()]
 
 
+def timeless_questions(path: Path) -> list[str]:
+    """The questions without their time phrases, read as of the day each was asked ("Which show was green lit
+    this week?" -> "Which show was green lit?"): asked as of today, "this week" of a question from 2022 is a
+    window with no article in it, so the latency benchmarks would time refusals; without it, a question
+    searches the whole collection, and a benchmark's own filters are the only ones."""
+    from app.assistant import search_plan
+    from core.settings import Settings
+
+    settings = Settings()
+    return [search_plan(question, None, day, settings).query for question, day in load_asked(path)]
+
+
 def ensure_store(articles: Path, cache: Path, embedder: Embedder) -> tuple[Path, float]:
     """The cached store for `articles`, ingested incrementally (a no-op when it is complete)."""
     from bench.ingest import bench_settings, cache_store_dir, ingest_once, load_articles

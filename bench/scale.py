@@ -427,11 +427,11 @@ def run(articles: Path = DEFAULT_ARTICLES, questions: Path = DEFAULT_QUESTIONS, 
         embedder: "Embedder | None" = None, source_store: Path | None = None) -> dict[str, Any]:
     """The scale benchmark: per size, the medians over passes of each pass's p50 and p95 per stage."""
     from bench.ingest import bench_settings
-    from bench.query import FreshQuestions, fresh_assistant, load_questions
+    from bench.query import FreshQuestions, fresh_assistant, timeless_questions
     from vectorstore.embedding import Embedder
     from vectorstore.store import ArticleStore
 
-    asked = load_questions(questions)
+    asked = timeless_questions(questions)
     cache.mkdir(parents=True, exist_ok=True)
     built = ensure_stores(articles, cache, sizes, source_store)
     load_at_start = os.getloadavg()[0]
@@ -488,7 +488,8 @@ def to_markdown(r: dict[str, Any]) -> str:
     method = (
         f"**Method.** `python -m bench scale` on {r['machine']}. Shared machine (other engineers run tests and "
         f"benchmarks at the same time), so absolute times are noisy; the collections are measured side by side "
-        f"in one process (one pass over the {r['questions']} realtimeqa-dev questions per collection in turn, "
+        f"in one process (one pass over the {r['questions']} realtimeqa-dev questions, their time phrases removed "
+        f"(`bench.query.timeless_questions`), per collection in turn, "
         f"the order rotating each pass, {r['repeats']} passes, {r['warmup']} warm-up questions per collection "
         f"first), and each figure is the median over passes of that pass's p50 / p95. Warm process, extractive "
         f"answerer, local Chroma stores, a fresh assistant per pass (every question embeds itself once). "

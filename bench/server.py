@@ -223,10 +223,10 @@ def run(articles: Path = DEFAULT_ARTICLES, questions: Path = DEFAULT_QUESTIONS, 
         embedder: "Embedder | None" = None) -> dict[str, Any]:
     """The server benchmark (see the module docstring)."""
     from bench.ingest import COLLECTION, bench_settings, cache_store_dir
-    from bench.query import load_questions
+    from bench.query import timeless_questions
     from vectorstore.embedding import Embedder
 
-    asked = load_questions(questions)
+    asked = timeless_questions(questions)
     source = cache_store_dir(articles, cache)
     if not (source / "chroma.sqlite3").is_file():
         raise FileNotFoundError(f"no benchmark store at {source}: run `python -m bench ingest` first")
@@ -270,7 +270,8 @@ def to_markdown(r: dict[str, Any]) -> str:
         f"benchmarks at the same time): noisy, so compare figures within this section only. The store of "
         f"`python -m bench ingest` ({r['chunks']:,} chunks) is copied to a temporary directory and served by "
         f"`chroma run --path COPY --host 127.0.0.1 --port P` on this machine. (1) One process asks the "
-        f"{r['questions']} realtimeqa-dev questions alternately against the local store and the server, "
+        f"{r['questions']} realtimeqa-dev questions (their time phrases removed) alternately against the local "
+        f"store and the server, "
         f"{r['repeats']} passes each after {r['warmup']} warm-up questions, a fresh assistant per pass; "
         f"medians over passes of each pass's p50 / p95. (2) N separate app processes (`python -m bench.server "
         f"--worker`, each an `Assistant` configured by `NEWSDESK_CHROMA_HOST/PORT` as a user would) share the "

@@ -72,3 +72,15 @@ def test_write_section_replaces_only_its_own_section(tmp_path: Path) -> None:
     assert "old" not in text and "## Ingest\n\nnew\n" in text
     assert "## Retrieval and answers (realtimeqa-dev)\n\ntheirs\n" in text
     assert text.index("## Retrieval") < text.index("## Start-up")
+
+
+def test_latency_benchmarks_ask_their_questions_without_time_phrases(tmp_path: Path) -> None:
+    # Asked as of today, "this week" of a question asked in 2025 is a window with no article in it: the
+    # scale and server benchmarks would time refusals. Their questions lose the phrase, read as of their day.
+    from bench.query import timeless_questions
+
+    path = tmp_path / "questions.jsonl"
+    rows = [{"id": "1", "question": "Which ferry line opened this week?", "date": "2025-11-20"},
+            {"id": "2", "question": "Who commands the border task force?", "date": "2025-11-20"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert timeless_questions(path) == ["Which ferry line opened?", "Who commands the border task force?"]
