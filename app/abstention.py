@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from app.question import QuestionFrame
-from app.short_answer import short_answer
+from app.short_answer import VOTE_RATIO, short_answer
 from core.text import names
 from vectorstore.lexical import sentence_tokens
 
@@ -36,8 +36,8 @@ class Evidence:
     support: float
     """The best sentence's support."""
     typed: float
-    """1 when one of the best three sentences, scored at least `TYPED_RATIO` of the best, holds a phrase of the
-    type asked for (1 when no type is)."""
+    """1 when one of the best three sentences that vote on the short answer (scored at least `VOTE_RATIO` of the
+    best) holds a phrase of the type asked for (1 when no type is)."""
     names: float
     """Share of the question's names found in the best sentence, its article's title or the sentences
     before it."""
@@ -50,13 +50,6 @@ class Evidence:
         return [getattr(self, f) for f in FEATURES]
 
 
-TYPED_RATIO = 0.9
-"""How near the best sentence's score a sentence must be for its phrase of the asked type to count (`typed`):
-"Who commands the joint task force?" is not answered because a sentence of half the best's score names
-someone. Chosen on half A (golden and realtimeqa-dev): balanced accuracy is the same from 0 to 0.85 and best
-from 0.9 to 1.0, with no answer lost; 0.9 is the smallest value that reaches it."""
-
-
 def evidence(asked: QuestionFrame, scored: Sequence["Scored"]) -> Evidence:
     best = scored[0]
     c = best.candidate
@@ -67,7 +60,7 @@ def evidence(asked: QuestionFrame, scored: Sequence["Scored"]) -> Evidence:
     typed = 1.0
     if asked.kind is not None and asked.kind != "action":
         typed = float(any(short_answer(asked, s.candidate.text) is not None for s in scored[:3]
-                          if s.score >= TYPED_RATIO * best.score))
+                          if s.score >= VOTE_RATIO * best.score))
     other = next((s.support for s in scored[1:] if s.candidate.hit.chunk.article_id != c.hit.chunk.article_id),
                  None)
     return Evidence(

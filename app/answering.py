@@ -22,7 +22,7 @@ from app.abstention import AbstentionModel, Evidence, evidence
 from app.places import country_of
 from app.question import QuestionFrame, eventful, frame
 from app.referents import referent
-from app.short_answer import short_answer, vote
+from app.short_answer import VOTE_RATIO, short_answer, vote
 from core.errors import ConfigError
 from core.markers import MARKER
 from core.records import Answer, Citation, Hit, Referent, ShortAnswer, StoredChunk
@@ -42,8 +42,8 @@ ABSTENTION = AbstentionModel(weights=(13.0098, 2.144, 0.1115, 0.0099), bias=-6.8
 `python -m evaluation.answers --calibrate` (see `app.abstention` and docs/benchmarks.md)."""
 
 TYPED_GATE = frozenset({"person", "date", "number", "money", "percent", "duration"})
-"""Questions that ask for one of these are not answered when none of the best three sentences (scored near
-the best, `app.abstention.TYPED_RATIO`) holds such a phrase: "Who commands the task force?" is not answered by a
+"""Questions that ask for one of these are not answered when none of the best three sentences that vote on
+the short answer (`VOTE_RATIO`) holds such a phrase: "Who commands the task force?" is not answered by a
 sentence naming no one."""
 
 DEFAULT_ABSTAIN_THRESHOLD = 0.434
@@ -127,10 +127,9 @@ AGENT_WORDS = 8
 KEEP_RATIO = 0.85
 """A sentence after the best is kept only when its score is at least this share of the best one's (and it
 adds a word of the question the answer lacks). Chosen on half A by `python -m evaluation.answers`."""
-VOTE_RATIO = 0.8
-"""The sentences that vote on the short answer: those scoring at least this share of the best one's ..."""
 VOTE_POOL = 10
-"""... and at most this many; each headline of theirs votes with the weight of its best sentence times
+"""The sentences that vote on the short answer: those scoring at least `VOTE_RATIO` of the best one's, and
+at most this many; each headline of theirs votes with the weight of its best sentence times
 `HEADLINE_VOTE`. Chosen on half A (docs/benchmarks.md, "Answers a journalist would write")."""
 HEADLINE_VOTE = 1.0
 

@@ -462,6 +462,9 @@ def common_nouns(frame: QuestionFrame, sentence: str) -> tuple[Phrase, ...]:
     return tuple(found)
 
 
+VOTE_RATIO = 0.8
+"""The sentences that vote on the short answer score at least this share of the best one's (chosen on half A,
+docs/benchmarks.md, "Answers a journalist would write"); the type gate of the abstention reads the same ones."""
 VOTES_PER_SENTENCE = 3
 """How many of a sentence's phrases it votes for (its best-fitting ones)."""
 NESTED_SHARE = 0.5

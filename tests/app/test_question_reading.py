@@ -448,7 +448,8 @@ def test_a_people_word_is_read_only_where_it_names_a_country():
 def test_a_name_in_a_far_weaker_sentence_does_not_answer_who(embedder):
     # The best sentence is about the task force but names no one; the only person named is in a sentence of
     # about half its score, about something else. "Who commands ...?" is then not answered (it was, by that
-    # name, before `TYPED_RATIO`); a sentence that names the commander is answered.
+    # name, before the type gate read only the sentences that vote); a sentence that names the commander is
+    # answered.
     from app.answering import ExtractiveAnswerer
 
     answerer = ExtractiveAnswerer(embedder)
@@ -466,3 +467,18 @@ def test_a_name_in_a_far_weaker_sentence_does_not_answer_who(embedder):
     ]
     answer = answerer.answer(question, answered)
     assert not answer.abstained and answer.short_answer is not None and "Keo Vannak" in answer.short_answer.text
+
+
+def test_a_number_in_a_sentence_that_votes_answers_how_many(embedder):
+    # The best sentence is about the hotline and gives no number; the next, which says it, scores well within
+    # the sentences that vote: "1919" answers, the gate does not refuse.
+    from app.answering import ExtractiveAnswerer
+
+    hits = [
+        _hit("a", "Laos opens a hotline for trapped workers",
+             "The Lao ministry opened a free telephone hotline on Wednesday for foreign workers trapped in scam "
+             "compounds in the Golden Triangle. The hotline number is 1919 and it is answered around the clock.", 1),
+    ]
+    answer = ExtractiveAnswerer(embedder).answer(
+        "What is the number of the hotline Laos opened for foreigners in scam compounds?", hits)
+    assert not answer.abstained and answer.short_answer is not None and answer.short_answer.text == "1919"
