@@ -96,16 +96,20 @@ def answer_html(
     body = _SHORT.sub(r'<strong class="nd-short">\1</strong>', body, count=1)
     if short is not None and short.reads_as:
         gloss = escape(short.reads_as, quote=False)
-        body = body.replace(f'</strong> [{gloss}]', f'</strong> <span class="nd-added" title="added: what the '
-                                                    f'answer names, in the question\'s terms">[{gloss}]</span>', 1)
+        why = "what the answer names, in the question's terms"
+        body = body.replace(f"</strong> [{gloss}]", f"</strong> {_added(gloss, why)}", 1)
     for name in dict.fromkeys(escape(r.text, quote=False) for r in referents):
-        body = body.replace(f" [{name}]", f' <span class="nd-added" title="added: who the quote means, from the same '
-                                          f'article">[{name}]</span>')
+        body = body.replace(f" [{name}]", f" {_added(name, 'who the quote means, from the same article')}")
     if pending:
         body += '<span class="nd-typing" aria-label="answering">\u2026</span>'
     if abstained:
         return f'<p class="nd-abstain-badge">Not answered by the articles</p><p>{body}</p>'
     return body
+
+
+def _added(text: str, why: str) -> str:
+    """An addition of the answerer's (`text`, escaped), in its own style, saying on hover why it is there."""
+    return f'<span class="nd-added" title="added: {why}">[{text}]</span>'
 
 
 def cite_link(turn: int, n: int, title: str) -> str:
