@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
@@ -18,7 +18,7 @@ from app.timeframe import TimeReading, describe_window, read_time
 from app.timeline import read_request, tell
 from app.version_notes import version_notes
 from core.errors import NewsdeskError
-from core.records import Answer, SearchWindow
+from core.records import Answer, Hit, SearchWindow
 from core.settings import Settings
 from core.text import strip_unprintable
 
@@ -98,7 +98,19 @@ class Assistant:
         answered = time.perf_counter()
         answer = None
         streaming = getattr(self.answerer, "stream", None)
-        if streaming is not None:
+        if plan.wider is not None:  # the question's past window may hold no report: answer it whole first
+            wider = plan.wider
+
+            def later() -> Sequence[Hit]:
+                nonlocal retrieval
+                retrieval = self.retriever.search(wider.query, k=k, filters=wider.filters, recency=wider.recency)
+                return retrieval.hits
+
+            answer, widened = answer_widening(self.answerer, standalone if streaming else plan.query,
+                                              retrieval.hits, later)
+            plan = wider if widened else plan
+            yield from answer_pieces(answer.text)
+        elif streaming is not None:
             for event in streaming(standalone, retrieval.hits):
                 if isinstance(event, Answer):
                     answer = event
@@ -115,6 +127,19 @@ class Assistant:
         answer.changed = version_notes(self.store, answer)  # cited sentences an update changed
         answer.notes.extend(answer.changed)
         yield _finished(answer, question, standalone, plan, retrieval.timings, answered, started)
+
+
+def answer_widening(answerer: Answerer, question: str, hits: Sequence[Hit],
+                    later: Callable[[], Sequence[Hit]] | None) -> tuple[Answer, bool]:
+    """The answer from `hits`, or, when the answerer refuses them and `later` is given, from the hits `later`
+    retrieves (the question's past window with its end moved to the as-of day: "on January 6, 2021" reads as
+    the day's articles, but a report of that day's events may come months later); True when it came from
+    those. When the wider search cannot answer either, its refusal is the answer: it is the search that was
+    made last, and its closest passages include the window's."""
+    answer = answerer.answer(question, hits)
+    if not answer.abstained or later is None:
+        return answer, False
+    return answerer.answer(question, later()), True
 
 
 def _finished(answer: Answer, question: str, standalone: str, plan: "SearchPlan", searched: dict[str, float],
@@ -139,6 +164,9 @@ class SearchPlan:
     query: str = ""
     """The question without its time phrase, once that has become the window: what is searched and
     matched ("last week" would otherwise favour sentences that say "last week")."""
+    wider: "SearchPlan | None" = None
+    """When the question's own words set a window that closes before the as-of day: the same search with
+    its end moved to the as-of day (or the user's own end date), used when nothing in the window answers."""
 
 
 def search_plan(question: str, filters: Filters | None, as_of: date | None, settings: Settings) -> SearchPlan:
@@ -162,14 +190,27 @@ def search_plan(question: str, filters: Filters | None, as_of: date | None, sett
                           recency=recency is not None, undated=narrowed.undated)
     query = re.sub(r"\s+([?.!,;:])", r"\1", " ".join(question.replace(reading.phrase, " ").split())) \
         if reading.phrase else question
-    return SearchPlan(narrowed, recency, window, describe_search(window), query or question)
+    plan = SearchPlan(narrowed, recency, window, describe_search(window), query or question)
+    end = min(filter(None, (filters.until, as_of)), default=None)
+    if reading.until is None or reading.until >= reference or until is None or (end is not None and end <= until):
+        return plan
+    wider_window = replace(window, until=end, widened_from=until)
+    return replace(plan, wider=replace(plan, filters=replace(narrowed, until=end), window=wider_window,
+                                       note=describe_search(wider_window)))
 
 
 def describe_search(window: SearchWindow) -> str:
     """The search window in words: "Searched articles published 27 Oct – 2 Nov 2025 (“last week”), as of
-    4 Nov 2025; newer articles first." ("" when nothing limited or reordered the search)."""
+    4 Nov 2025; newer articles first." ("" when nothing limited or reordered the search). A window widened to
+    later reports says so first: "Nothing published 4 Nov – 5 Nov 2025 (“on November 4, 2025”) answers this,
+    so later reports were searched too: articles published 4 Nov – 20 Nov 2025; …"."""
     if not (window.since or window.until or window.recency or window.as_of):
         return ""
+    if window.widened_from:
+        said = f" (\u201c{window.phrase}\u201d)" if window.phrase else ""
+        return (f"Nothing published {describe_window(window.since, window.widened_from)}{said} answers this, so "
+                f"later reports were searched too: "
+                + describe_search(replace(window, phrase="", widened_from=None)).removeprefix("Searched "))
     if window.since or window.until:
         words = f"Searched articles published {describe_window(window.since, window.until)}"
         if window.phrase:

@@ -55,7 +55,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "window": {"since": _iso(answer.window.since), "until": _iso(answer.window.until),
                    "outlets": list(answer.window.outlets), "as_of": _iso(answer.window.as_of),
                    "phrase": answer.window.phrase, "recency": answer.window.recency,
-                   "undated": answer.window.undated},
+                   "undated": answer.window.undated, "widened_from": _iso(answer.window.widened_from)},
         "disagreements": [{"kind": d.kind, "values": [{"value": v, "citation": n} for v, n in d.values]}
                           for d in answer.disagreements],
         "short_answer": _short_json(answer.short_answer),
@@ -138,7 +138,7 @@ def _window(data: dict[str, Any]) -> SearchWindow:
     return SearchWindow(since=_day(data.get("since")), until=_day(data.get("until")),
                         outlets=tuple(data.get("outlets") or ()), as_of=_day(data.get("as_of")),
                         phrase=data.get("phrase") or "", recency=bool(data.get("recency")),
-                        undated=bool(data.get("undated")))
+                        undated=bool(data.get("undated")), widened_from=_day(data.get("widened_from")))
 
 
 def _day(value: str | None) -> date | None:

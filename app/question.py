@@ -226,7 +226,7 @@ def _verb(tokens: list[str]) -> tuple[str, str, tuple[str, ...]]:
             w = tokens[j]
             if w.lower() == "do":
                 return "", "", tuple(subject)  # "What will Korea do with ...": no verb of its own to match
-            if w[:1].isupper():
+            if w[:1].isupper() or re.match(r"[a-z]+-[A-Z]", w):  # "then-President Donald Trump" is one name
                 subject.append(w.lower())
                 continue
             low = w.lower()

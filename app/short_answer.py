@@ -56,11 +56,12 @@ PATTERNS: dict[str, re.Pattern[str]] = {
                           r"in (?:a|an) (?:move|bid|effort|attempt|push|drive) to)\s+[a-z][^,;.]{3,120}",
                           re.IGNORECASE),
 }
-_DAY_OR_YEAR = re.compile(rf"\b{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{_MONTH}"
+_DAY_OR_YEAR = re.compile(rf"\b{_MONTH}\s+\d{{1,2}}\b(?:,?\s+(?:19|20)\d\d\b)?"
+                          rf"|\b\d{{1,2}}\s+{_MONTH}(?:\s+(?:19|20)\d\d\b)?"
                           rf"|\b(?:in|since|by|until|of|from)\s+(?:19|20)\d\d\b|\b{_MONTH}\s+(?:19|20)\d\d\b",
                           re.IGNORECASE)
-"""A day of a month or a year said as one ("June 24", "in 2022"): no count, though "The hotline number is 1919"
-is one."""
+"""A day of a month or a year said as one ("June 24", "January 6, 2021", "in 2022"): no count, though "The
+hotline number is 1919" is one."""
 _CAP_RUN = re.compile(r"(?:[\"\u201c][^\"\u201d]{2,60}[\"\u201d])|(?:(?:(?:[dl]['\u2019])?[A-Z][\w'\u2019.&-]*|\d+)"
                       r"(?:\s+(?:of|and|&|de|the|for|on)\s+(?=[A-Z])|\s+(?=[A-Z0-9]|[dl]['\u2019][A-Z]))?)+")
 """Capitalised runs of words, a French particle included ("Coeur d'Alene"), and quoted phrases."""

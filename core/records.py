@@ -200,6 +200,9 @@ class SearchWindow:
     """Newer articles ranked higher (the question asked about the current state)."""
     undated: bool = False
     """Undated articles were searched too (they cannot be placed in time, so an as-of date keeps them)."""
+    widened_from: date | None = None
+    """The end of the window the question's own words set, when nothing published in it answered and the
+    search went on to later reports (up to `until`); None when the window was searched as read."""
 
 
 @dataclass(frozen=True)

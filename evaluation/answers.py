@@ -36,7 +36,7 @@ import pickle
 import statistics
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 HALVES = ("A", "B")
+CACHE_VERSION = 2
+"""The layout of `--cache` files: 2 keeps the wider search's hits (`Case.wider_present`)."""
 
 
 def halves(question_ids: Sequence[str]) -> dict[str, str]:
@@ -76,6 +78,10 @@ class Case:
     texts: dict[str, str] = field(default_factory=dict)
     """Article texts of every hit, to check citation spans."""
     part: str = ""
+    wider_present: list["Hit"] | None = None
+    wider_removed: list["Hit"] | None = None
+    """When the question's own words set a past window (`SearchPlan.wider`): the hits of the search with its
+    end moved to the as-of day, which the assistant answers from when the window's hits are refused."""
 
     @property
     def answerable(self) -> bool:
@@ -84,9 +90,10 @@ class Case:
     @property
     def removed_still_answers(self) -> bool:
         """The hits left after removing the gold articles still hold the gold answer (another outlet's
-        report of the same event): answering from them is right, so this case is no "should abstain"."""
+        report of the same event): answering from them is right, so this case is no "should abstain". The wider
+        search's hits count too, since the assistant answers from them when the window's are refused."""
         q = self.question
-        text = "\n".join(h.chunk.text for h in self.removed)
+        text = "\n".join(h.chunk.text for h in [*self.removed, *(getattr(self, "wider_removed", None) or [])])
         if q.answer:
             return metrics.contains_answer(text, q.answer)
         return bool(q.expected_facts) and all(metrics.fact_present(text, f) for f in q.expected_facts)
@@ -109,13 +116,24 @@ def collect(dataset: DataSet, store_dir: Path, embedder: "Embedder") -> list[Cas
     cases = []
     for q in questions:
         plan = search_plan(standalone[q.id].standalone_question, None, q.asked, settings)
-        hits = assistant.retriever.search(plan.query, k=top_k * 3, filters=plan.filters, recency=plan.recency).hits
-        present = hits[:top_k]
-        removed = [h for h in hits if not metrics.is_gold(h.chunk.article_id, q.gold)][:top_k] if q.gold else []
+        present, removed, hits = _retrieved(assistant, plan, q, top_k)
+        wider_present = wider_removed = None
+        if plan.wider is not None:
+            wider_present, wider_removed, more = _retrieved(assistant, plan.wider, q, top_k)
+            hits = [*hits, *more]
         texts = {h.chunk.article_id: assistant.store.article_text(h.chunk.article_id) or "" for h in hits}
         cases.append(Case(dataset.name, q, plan.query, present, removed,
-                          any(metrics.is_gold(h.chunk.article_id, q.gold) for h in present), texts, parts[q.id]))
+                          any(metrics.is_gold(h.chunk.article_id, q.gold) for h in present), texts, parts[q.id],
+                          wider_present, wider_removed))
     return cases
+
+
+def _retrieved(assistant: Any, plan: Any, q: Question, top_k: int) -> tuple[list["Hit"], list["Hit"], list["Hit"]]:
+    """The top `top_k` hits of `plan`'s search, the top `top_k` once the gold articles' hits are removed, and
+    every hit retrieved."""
+    hits = assistant.retriever.search(plan.query, k=top_k * 3, filters=plan.filters, recency=plan.recency).hits
+    removed = [h for h in hits if not metrics.is_gold(h.chunk.article_id, q.gold)][:top_k] if q.gold else []
+    return hits[:top_k], removed, hits
 
 
 def load_cases(datasets: Sequence[DataSet], store_dir: Path | None, cache: Path | None,
@@ -123,15 +141,16 @@ def load_cases(datasets: Sequence[DataSet], store_dir: Path | None, cache: Path 
     names = [d.name for d in datasets]
     if cache is not None and cache.is_file():
         saved = pickle.loads(cache.read_bytes())
-        if saved.get("datasets") == names:
+        if saved.get("datasets") == names and saved.get("version") == CACHE_VERSION:
             return saved["cases"]
-        logger.info("%s holds other data sets (%s); retrieving again", cache, saved.get("datasets"))
+        logger.info("%s holds other data sets (%s) or an older layout; retrieving again", cache,
+                    saved.get("datasets"))
     cases: list[Case] = []
     with tempfile.TemporaryDirectory(prefix="newsdesk-answers-") as scratch:
         for dataset in datasets:
             cases.extend(collect(dataset, store_dir or Path(scratch), embedder))
     if cache is not None:
-        cache.write_bytes(pickle.dumps({"datasets": names, "cases": cases}))
+        cache.write_bytes(pickle.dumps({"datasets": names, "version": CACHE_VERSION, "cases": cases}))
     return cases
 
 
@@ -189,12 +208,23 @@ class Outcome:
 
 
 def run(answerer: Any, cases: Sequence[Case]) -> list[Outcome]:
+    """Each case answered as the assistant answers it: from its hits, or from the wider search's when those
+    are refused (`app.assistant.answer_widening`)."""
+    from app.assistant import answer_widening
+
     out = []
     for case in cases:
-        answer = answerer.answer(case.query, case.present)
-        removed = answerer.answer(case.query, case.removed) if case.removed else None
+        wider, wider_removed = getattr(case, "wider_present", None), getattr(case, "wider_removed", None)
+        answer, _ = answer_widening(answerer, case.query, case.present, _given(wider))
+        removed = answer_widening(answerer, case.query, case.removed, _given(wider_removed or None))[0] \
+            if case.removed or wider_removed else None
         out.append(Outcome(case, answer, removed))
     return out
+
+
+def _given(hits: list["Hit"] | None) -> Callable[[], list["Hit"]] | None:
+    """The wider search of a case as `answer_widening` takes it: already retrieved."""
+    return None if hits is None else (lambda: hits)
 
 
 def _rate(values: Sequence[bool | None]) -> float | None:

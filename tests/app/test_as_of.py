@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from app.__main__ import format_answer
 from tests.conftest import DATA, assistant_over
 
 pytestmark = pytest.mark.slow
@@ -96,3 +97,25 @@ def test_batch_lines_carry_their_own_as_of_day(tmp_path: Path) -> None:
     rows = list(_batch_questions(str(path)))
     assert rows[0] == ("a", HOW_MANY, date(2025, 10, 1), None) and rows[1] == ("b", HOW_MANY, None, None)
     assert rows[2][1] is None and "line 3" in rows[2][3] and "YYYY-MM-DD" in rows[2][3]
+
+
+def test_a_day_named_in_the_question_is_answered_from_a_later_report(assistant) -> None:
+    """No article was published on 28 October; the report of that day's arrests came on 4 November. The
+    answer cites it and says that the search went past the day; before that report, the answer is a refusal
+    that says so too."""
+    question = "How many recruiters did police arrest in Sihanoukville on October 28, 2025?"
+    answer = assistant.ask(question, as_of=date(2025, 11, 20))
+    quote, published = _first(answer)
+    assert "arrested three recruiters" in quote and published == "2025-11-04"
+    assert answer.short_answer is not None and answer.short_answer.text == "three recruiters"
+    assert (answer.window.since, answer.window.until) == (date(2025, 10, 28), date(2025, 11, 20))
+    assert answer.notes[-1].startswith("Nothing published 28 Oct \u2013 29 Oct 2025 (\u201con October 28, "
+                                       "2025\u201d) answers this, so later reports were searched too")
+    assert answer.window.widened_from == date(2025, 10, 29)
+    assert format_answer(answer).endswith(answer.notes[-1])  # the terminal says it too
+    before = assistant.ask(question, as_of=date(2025, 11, 2))
+    assert before.abstained and not before.citations
+    assert (before.window.since, before.window.until) == (date(2025, 10, 28), date(2025, 11, 2))
+    assert before.notes[-1] == ("Nothing published 28 Oct \u2013 29 Oct 2025 (\u201con October 28, 2025\u201d) "
+                                "answers this, so later reports were searched too: articles published 28 Oct "
+                                "\u2013 2 Nov 2025; undated articles left out; newer articles first.")

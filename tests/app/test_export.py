@@ -24,7 +24,8 @@ def _answer(**kw) -> Answer:
                  published=None, quote="-2+3 people, & more", start=0, end=19),
     ]
     return Answer(question="What did Korea agree to?", text=f"{QUOTE} [1] Two more. [2]", citations=citations,
-                  window=SearchWindow(since=date(2025, 11, 1)), **kw)
+                  window=SearchWindow(since=date(2025, 11, 1), until=date(2025, 11, 20), phrase="on November 1",
+                                      widened_from=date(2025, 11, 2)), **kw)
 
 
 def test_a_long_quote_links_by_its_first_and_last_words() -> None:
@@ -71,4 +72,5 @@ def test_json_round_trips_to_the_same_answer() -> None:
     again = answer_from_json(data)
     assert again.citations == original.citations and again.text == original.text
     assert again.window == original.window and again.notes == ["a note"]
+    assert data["window"]["widened_from"] == "2025-11-02"  # the search went past the question's own window
     assert data["citations"][0]["link"] == fragment_link("https://news.example/korea", QUOTE)

@@ -65,6 +65,9 @@ def test_a_question_names_its_verb_particle_and_tense():
     ("Which measure did lawmakers leave out?", "leave", ()),
     ("Why did rice prices rise sharply?", "rise", ()),
     ("Why did the provincial governor cancel the visit?", "cancel", ()),
+    # A title with its time prefix is part of the name it opens.
+    ("What did then-Minister Chhay Sinharith recall about the talks?", "recall", ("then-minister", "chhay",
+                                                                                "sinharith")),
     # The question's own verb, not the verb of the sentence that sets it up.
     ("Several reforms were not included in the deal. Which measure did lawmakers leave out?", "leave", ()),
 ])
@@ -116,6 +119,9 @@ def test_the_short_answer_is_the_phrase_asked_for(question, sentence, phrase):
 def test_a_number_that_is_part_of_a_date_is_no_count_or_share():
     assert _short("What percentage of the workers were foreign?", "The centre was raided on Friday, June 24.") is None
     assert _short("How many workers were freed?", "The workers were freed in 2025.") is None
+    assert _short("How many minutes did the raid last?", "The raid began on January 6, 2021, at dawn.") is None
+    assert _short("How many minutes did the raid last?", "On 6 January 2021 the raid lasted 40 minutes.") \
+        == "40 minutes"
 
 
 def test_a_which_official_question_is_answered_by_a_person_not_a_body():

@@ -75,6 +75,30 @@ def test_the_users_filters_and_the_question_window_are_both_kept() -> None:
     assert (plan.filters.since, plan.filters.until) == (date(2025, 11, 15), AS_OF)
 
 
+def test_a_window_that_closes_before_the_as_of_day_can_be_widened_to_later_reports() -> None:
+    """"On November 4" names the day of the event; a report of it may come weeks later. The plan keeps the
+    day's window first, and a wider one (the same start, up to the as-of day) for when the day's articles do
+    not answer; a window already reaching the as-of day, or the user's own end date, has none."""
+    settings = Settings(_env_file=None)
+    plan = search_plan("Who spoke on November 4, 2025?", None, AS_OF, settings)
+    assert (plan.filters.since, plan.filters.until) == (date(2025, 11, 4), date(2025, 11, 5))
+    wider = plan.wider
+    assert wider is not None and wider.wider is None
+    assert (wider.filters.since, wider.filters.until, wider.filters.undated) == (date(2025, 11, 4), AS_OF, False)
+    assert (wider.window.since, wider.window.until, wider.query) == (date(2025, 11, 4), AS_OF, "Who spoke?")
+    assert wider.window.widened_from == date(2025, 11, 5) and plan.window.widened_from is None
+    assert wider.note == ("Nothing published 4 Nov \u2013 5 Nov 2025 (\u201con November 4, 2025\u201d) answers "
+                          "this, so later reports were searched too: articles published 4 Nov \u2013 20 Nov 2025; "
+                          "undated articles left out; newer articles first.")
+    assert search_plan("Which raids were reported this week?", None, AS_OF, settings).wider is None
+    assert search_plan("What has changed since 3 November?", None, AS_OF, settings).wider is None
+    assert search_plan("Who leads it?", None, AS_OF, settings).wider is None
+    own_end = search_plan("Who spoke on November 4, 2025?", Filters(until=date(2025, 11, 5)), AS_OF, settings)
+    assert own_end.wider is None
+    capped = search_plan("Who spoke on November 4, 2025?", Filters(until=date(2025, 11, 10)), AS_OF, settings)
+    assert capped.wider is not None and capped.wider.filters.until == date(2025, 11, 10)
+
+
 def test_without_an_as_of_day_nothing_is_filtered_and_time_words_read_from_today() -> None:
     settings = Settings(_env_file=None)
     plan = search_plan("What did Korea agree to with Cambodia?", None, None, settings)

@@ -211,3 +211,42 @@ def test_a_short_answer_is_scored_as_the_user_reads_it_with_its_addition():
     text = "**Thai** [Thailand] [1]\n\nThe Thai envoy came. [1]"
     assert Outcome(case, Answer(question="q", text=text, short_answer=said), None).short_contains is False
     assert Outcome(case, Answer(question="q", text=text, short_answer=read), None).short_contains is True
+
+
+class _AnswersWhenToldTheCount:
+    """An answerer (the `Answerer` protocol) that answers only from a hit saying how many were arrested."""
+
+    name = "test"
+
+    def answer(self, question, hits):
+        from core.records import Answer
+
+        said = [h.chunk.text for h in hits if "arrested three" in h.chunk.text]
+        return Answer(question=question, text=said[0] if said else "The articles do not say.", abstained=not said)
+
+
+def _chunk_hit(article_id: str, text: str):
+    from core.records import Hit, StoredChunk
+
+    return Hit(StoredChunk(id=f"{article_id}-0", article_id=article_id, ordinal=0, text=text, start=0, end=len(text),
+                           title=article_id), 1.0, dense_rank=1, lexical_rank=1)
+
+
+def test_a_case_is_answered_as_the_assistant_answers_it_from_the_wider_search_when_the_window_refuses():
+    # The day's window holds only an unrelated report; the wider search holds the later report (gold) and
+    # another outlet's copy. With the gold removed the copy still answers, so that case is no "should abstain".
+    from evaluation.answers import Case, run
+    from evaluation.runner import Question
+
+    day = _chunk_hit("day", "Officials met in Phnom Penh on Tuesday.")
+    later = _chunk_hit("later", "On October 28, police arrested three recruiters.")
+    copy = _chunk_hit("copy", "Police arrested three recruiters on October 28, officials said.")
+    q = Question("q", "How many recruiters were arrested on October 28?", answer="three", gold=("later",))
+    case = Case("test", q, "How many recruiters were arrested?", [day], [day], False, part="A",
+                wider_present=[later, copy], wider_removed=[copy])
+    [outcome] = run(_AnswersWhenToldTheCount(), [case])
+    assert outcome.contains is True and outcome.removed is not None and not outcome.removed.abstained
+    assert case.removed_still_answers
+    windowed = Case("test", q, "How many recruiters were arrested?", [day], [day], False, part="A")
+    [refused] = run(_AnswersWhenToldTheCount(), [windowed])
+    assert refused.answer.abstained and refused.contains is False and not windowed.removed_still_answers
