@@ -207,6 +207,14 @@ _PREPOSITIONS = frozenset("""across along around behind beyond near among amid t
     without via per upon onto""".split())
 
 
+_LY_VERBS = frozenset("apply reply supply comply imply multiply rely rally tally ally fly bully".split())
+
+
+def _adverb(word: str) -> bool:
+    """An -ly word that is no verb ("recently", "finally"; not "apply", "rely")."""
+    return len(word) > 4 and word.endswith("ly") and word not in _LY_VERBS
+
+
 def _plain(token: str) -> bool:
     """A lower-case word that may be a subject's noun or the verb after it, not a function word."""
     low = token.lower()
@@ -230,8 +238,8 @@ def _verb(tokens: list[str]) -> tuple[str, str, tuple[str, ...]]:
                 subject.append(w.lower())
                 continue
             low = w.lower()
-            if low in STOPWORDS or low in _DETERMINERS or low in _PREPOSITIONS:
-                continue
+            if low in STOPWORDS or low in _DETERMINERS or low in _PREPOSITIONS or _adverb(low):
+                continue  # "Which show was recently renewed?": "renewed"
             before = tokens[j - 1].lower()
             if before in _DETERMINERS or re.search(r"['\u2019]s?$", before):
                 continue  # a noun or its modifier: "Why did some cities ... cancel", "the countries' leaders agree"

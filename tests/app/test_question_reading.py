@@ -65,6 +65,10 @@ def test_a_question_names_its_verb_particle_and_tense():
     ("Which measure did lawmakers leave out?", "leave", ()),
     ("Why did rice prices rise sharply?", "rise", ()),
     ("Why did the provincial governor cancel the visit?", "cancel", ()),
+    # An adverb before the verb is no verb; an -ly verb is one.
+    ("Which wildly popular show was recently renewed for a new season?", "renewed", ()),
+    ("Which firms did the regulators finally fine?", "fine", ()),
+    ("Which banks did the rules apply to?", "apply", ()),
     # A title with its time prefix is part of the name it opens.
     ("What did then-Minister Chhay Sinharith recall about the talks?", "recall", ("then-minister", "chhay",
                                                                                 "sinharith")),
