@@ -14,7 +14,8 @@ for each half of the questions:
   unanswerable) cases abstained on, their mean (balanced accuracy), and false abstentions on answerable
   questions; and the same balanced accuracy counting as "should abstain" only the gold-removed cases whose
   remaining hits do not hold the gold answer ("answer-free negatives": on realtimeqa-dev most distractors
-  report the same event, and answering from them is right).
+  report the same event, and answering from them is right); and, over the gold-removed and unanswerable
+  cases, the share with no wrong answer: abstained, or answered with the gold answer from another report.
 
 The halves are fixed by a hash of each question's id (`halves`): "A" is where thresholds and weights are
 chosen (`python -m evaluation.answers --calibrate`), "B" is where they are reported. A follow-up goes with
@@ -178,6 +179,19 @@ class Outcome:
         return None
 
     @property
+    def removed_right(self) -> bool | None:
+        """With the gold articles removed: abstained, or answered with the gold answer all the same (another
+        outlet's report says it). None when there is no such case."""
+        if self.removed is None:
+            return None
+        if self.removed.abstained:
+            return True
+        q = self.case.question
+        if q.answer:
+            return metrics.contains_answer(self.removed.text, q.answer)
+        return bool(q.expected_facts) and (metrics.fact_coverage(self.removed.text, q.expected_facts) or 0) >= 1.0
+
+    @property
     def short_contains(self) -> bool | None:
         q = self.case.question
         short = self.answer.short_answer
@@ -241,6 +255,8 @@ def summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
                      [o.answer.abstained for o in outcomes if not o.case.answerable]
     clean = [o.removed.abstained for o in outcomes if o.removed is not None and not o.case.removed_still_answers] \
         + [o.answer.abstained for o in outcomes if not o.case.answerable]
+    right = [o.removed_right for o in outcomes if o.removed is not None] + \
+            [o.answer.abstained for o in outcomes if not o.case.answerable]
     answered_rate, abstained_rate, clean_rate = _rate(should_answer), _rate(should_abstain), _rate(clean)
     lengths = [o.length for o in outcomes if o.length is not None]
     good, total = map(sum, zip(*(o.exact() for o in outcomes))) if outcomes else (0, 0)
@@ -257,6 +273,7 @@ def summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "abstained_not_answerable_clean": clean_rate,
         "balanced_accuracy_clean": metrics.mean([answered_rate, clean_rate]),
         "not_answerable_clean": len(clean),
+        "no_wrong_answer": _rate(right),
         "false_abstentions": _rate([o.answer.abstained for o in answerable]),
     }
 
@@ -278,7 +295,8 @@ COLUMNS = [("contains_gold", "contains gold"), ("short_contains_gold", "short an
            ("false_abstentions", "false abstentions"),
            ("balanced_accuracy_clean", "abstention balanced accuracy, answer-free negatives"),
            ("abstained_not_answerable_clean", "abstained (the remaining hits lack the answer)"),
-           ("not_answerable_clean", "cases whose remaining hits lack the answer")]
+           ("not_answerable_clean", "cases whose remaining hits lack the answer"),
+           ("no_wrong_answer", "gold removed / unanswerable: abstained, or answered right from another report")]
 
 
 def table(figures: dict[str, dict[str, Any]]) -> str:

@@ -250,3 +250,20 @@ def test_a_case_is_answered_as_the_assistant_answers_it_from_the_wider_search_wh
     windowed = Case("test", q, "How many recruiters were arrested?", [day], [day], False, part="A")
     [refused] = run(_AnswersWhenToldTheCount(), [windowed])
     assert refused.answer.abstained and refused.contains is False and not windowed.removed_still_answers
+
+
+def test_with_the_gold_removed_a_right_answer_from_another_report_is_no_wrong_answer():
+    from core.records import Answer
+    from evaluation.answers import Case, Outcome, summary
+    from evaluation.runner import Question
+
+    q = Question("q", "How many recruiters were arrested?", answer="three", gold=("later",))
+    case = Case("test", q, q.question, [], [], True, part="A")
+    said = Answer(question=q.question, text="Police arrested three recruiters. [1]")
+    wrong = Answer(question=q.question, text="Police arrested five recruiters. [1]")
+    refused = Answer(question=q.question, text="The articles do not say.", abstained=True)
+    outcomes = [Outcome(case, said, said), Outcome(case, said, wrong), Outcome(case, said, refused)]
+    assert [o.removed_right for o in outcomes] == [True, False, True]
+    figures = summary(outcomes)
+    assert figures["no_wrong_answer"] == pytest.approx(2 / 3) and figures["abstained_not_answerable"] == \
+        pytest.approx(1 / 3)
