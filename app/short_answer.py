@@ -189,7 +189,7 @@ def candidates(frame: QuestionFrame, sentence: str, known: frozenset[str] = froz
     kind = frame.kind
     found: list[tuple[int, int, float]] = []
     if kind in ("date", "duration", "number", "money", "percent", "age", "reason", "purpose"):
-        order = {"money": ("money", "number"), "percent": ("percent", "number"), "duration": ("duration", "date"),
+        order = {"money": ("money", "number"), "percent": ("percent",), "duration": ("duration", "date"),
                  "date": ("duration", "date") if frame.future else ("date", "duration"),
                  "reason": ("reason", "purpose")}.get(kind, (kind,))
         dates = [m.span() for m in _DAY_OR_YEAR.finditer(sentence)] if kind in ("number", "money", "percent") \

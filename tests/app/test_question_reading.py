@@ -120,6 +120,13 @@ def test_the_short_answer_is_the_phrase_asked_for(question, sentence, phrase):
     assert _short(question, sentence) == phrase
 
 
+def test_a_percentage_question_is_answered_by_a_share_only():
+    question = "What percentage of adults disapprove of the ruling?"
+    assert _short(question, "It will be remembered as one of the most far-reaching rulings of the court.") is None
+    assert _short(question, "Two polls asked adults about the ruling.") is None
+    assert _short(question, "In the survey, 60% of adults disapprove of the ruling.") == "60%"
+
+
 def test_a_number_that_is_part_of_a_date_is_no_count_or_share():
     assert _short("What percentage of the workers were foreign?", "The centre was raided on Friday, June 24.") is None
     assert _short("How many workers were freed?", "The workers were freed in 2025.") is None
