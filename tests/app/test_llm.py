@@ -206,7 +206,7 @@ def test_the_verdicts_are_typed_fields_of_the_answer(server, store, embedder):
     data = answer_json(answer)
     assert [v["status"] for v in data["verification"]] == ["supported", "unsupported"]
     assert data["window"] == {"since": "2025-11-01", "until": None, "outlets": ["dnyxxg.com"], "as_of": None,
-                              "phrase": "", "recency": False, "undated": False}
+                              "phrase": "", "recency": False, "undated": False, "widened_from": None}
 
     server.script(reply("South Korea sent 50 police officers to Phnom Penh ", cite("deepen cooperation"), "."))
     fell_back = _assistant("openai", server.url, store, embedder).ask(QUESTION)
