@@ -192,7 +192,7 @@ def search_plan(question: str, filters: Filters | None, as_of: date | None, sett
         if reading.phrase else question
     plan = SearchPlan(narrowed, recency, window, describe_search(window), query or question)
     end = min(filter(None, (filters.until, as_of)), default=None)
-    if reading.until is None or reading.until >= reference or until is None or (end is not None and end <= until):
+    if reading.until is None or reading.until >= reference or (end is not None and until is not None and end <= until):
         return plan
     wider_window = replace(window, until=end, widened_from=until)
     return replace(plan, wider=replace(plan, filters=replace(narrowed, until=end), window=wider_window,

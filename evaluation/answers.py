@@ -94,7 +94,7 @@ class Case:
         report of the same event): answering from them is right, so this case is no "should abstain". The wider
         search's hits count too, since the assistant answers from them when the window's are refused."""
         q = self.question
-        text = "\n".join(h.chunk.text for h in [*self.removed, *(getattr(self, "wider_removed", None) or [])])
+        text = "\n".join(h.chunk.text for h in [*self.removed, *(self.wider_removed or [])])
         if q.answer:
             return metrics.contains_answer(text, q.answer)
         return bool(q.expected_facts) and all(metrics.fact_present(text, f) for f in q.expected_facts)
@@ -228,7 +228,7 @@ def run(answerer: Any, cases: Sequence[Case]) -> list[Outcome]:
 
     out = []
     for case in cases:
-        wider, wider_removed = getattr(case, "wider_present", None), getattr(case, "wider_removed", None)
+        wider, wider_removed = case.wider_present, case.wider_removed
         answer, _ = answer_widening(answerer, case.query, case.present, _given(wider))
         removed = answer_widening(answerer, case.query, case.removed, _given(wider_removed or None))[0] \
             if case.removed or wider_removed else None
