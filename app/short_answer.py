@@ -237,6 +237,8 @@ def candidates(frame: QuestionFrame, sentence: str, known: frozenset[str] = froz
             if len(tokens) == 1 and tokens[0] in known:
                 kinds.add("person")
             fit = NAMED_FIT if kind != "person" and tokens[-1] in named else 1.0 if kinds & fits else 0.4
+            if kind == "title" and fit < 1.0 and kinds == {"place"}:
+                continue  # "at New York's Radio City Music Hall" is where, not which awards show
             region = _REGION_AFTER.match(sentence, b) if kind == "place" and fit >= 1.0 else None
             if region and is_place_name(region.group(1)) and not is_place_name(sentence[a:b]):
                 found.append((a, region.end(), fit + REGION_FIT))  # the town with its state: both say where

@@ -120,6 +120,13 @@ def test_the_short_answer_is_the_phrase_asked_for(question, sentence, phrase):
     assert _short(question, sentence) == phrase
 
 
+def test_a_place_is_no_answer_to_which_show():
+    question = "Which prestigious awards show honoured the stage actors?"
+    assert _short(question, "The stage actors were honoured on Sunday at Phnom Penh's Chaktomuk Hall.") is None
+    assert _short(question, "The stage actors were honoured at the Golden Reel Awards on Sunday.") \
+        == "Golden Reel Awards"
+
+
 def test_a_percentage_question_is_answered_by_a_share_only():
     question = "What percentage of adults disapprove of the ruling?"
     assert _short(question, "It will be remembered as one of the most far-reaching rulings of the court.") is None
