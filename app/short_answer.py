@@ -247,8 +247,9 @@ def candidates(frame: QuestionFrame, sentence: str, known: frozenset[str] = froz
                     and not _NATIONALITY.search(tokens[0]):
                 fit = 0.7  # one capitalised word inside a sentence may well be a company ("Google's parent")
             found.append((a, b, fit))
-        if kind == "thing":
-            found.extend((m.start(), m.end(), 0.8) for m in PATTERNS["number"].finditer(sentence))
+        if kind == "thing":  # a count of things, unless the words it counts go on past it ("several deadly mass")
+            found.extend((m.start(), m.end(), 0.8) for m in PATTERNS["number"].finditer(sentence)
+                         if not _CUT.match(sentence, m.end()))
             found.extend(_predicated(frame, sentence))
         if kind == "place" and frame.head in _COUNTRY_HEADS:  # "at the White House" is a place but no country
             several = frame.head in ("countries", "nations")
@@ -260,6 +261,11 @@ def candidates(frame: QuestionFrame, sentence: str, known: frozenset[str] = froz
             # A people-word that does not spell its country says it less directly than the country's name.
             found.extend((a, b, PEOPLE_WORD_FIT + _modifies(frame, sentence, b)) for a, b in people_words(sentence))
     return found
+
+
+_CUT = re.compile(r"\s+(?!(?:of|and|or|to|in|the|a|an|on|at|for|by|per|as|from|with|that|which|who|is|was|are|"
+                  r"were|has|have|had|will|would)\b)[a-z][\w-]*")
+"""A lower-case word right after a phrase: the noun phrase goes on, so the phrase is cut short."""
 
 
 PEOPLE_WORD_FIT = 0.9

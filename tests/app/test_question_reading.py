@@ -120,6 +120,18 @@ def test_the_short_answer_is_the_phrase_asked_for(question, sentence, phrase):
     assert _short(question, sentence) == phrase
 
 
+def test_a_count_is_no_answer_when_the_words_it_counts_go_on_past_it():
+    from app.short_answer import phrases
+
+    f = frame("Which measure did lawmakers leave out?")
+
+    def said(sentence: str) -> list[str]:
+        return [sentence[p.start:p.end] for p in phrases(f, sentence)]
+
+    assert "several deadly mass" not in said("Senators met in the wake of several deadly mass shootings this year.")
+    assert "two new programs" in said("The deal includes two new programs for schools.")
+
+
 def test_a_place_is_no_answer_to_which_show():
     question = "Which prestigious awards show honoured the stage actors?"
     assert _short(question, "The stage actors were honoured on Sunday at Phnom Penh's Chaktomuk Hall.") is None
