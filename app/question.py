@@ -176,16 +176,23 @@ def _head(low: str, which: re.Match[str]) -> str:
     "company"), or else the first word after the modifiers."""
     following = re.findall(r"[a-z0-9\u2019'.-]+", low[which.start(2):])[:5]
     phrase: list[str] = []
+    ended = False  # the phrase ends where the verb or the next noun phrase begins
     for i, w in enumerate(following):
         if _STOP_HEAD.match(w) or (i > 0 and (w in ("the", "a", "an") or _past_tense(w))):
-            break  # the verb or the next noun phrase: "Which country signed the border treaty" names a country
+            # the verb or the next noun phrase: "Which country signed the border treaty" names a country
+            ended = i > 0 and (w in _AUXILIARIES or w in ("the", "a", "an") or _past_tense(w)
+                               or (i <= 2 and w in ("in", "of", "on", "at", "from", "with", "for", "by")))
+            break
         phrase.append(w)
         if re.search(r"['\u2019]s$", w):
             return re.sub(r"['\u2019]s$", "", w)
     if re.search(r"\bages? (?:group|groups|bracket|range)\b", " ".join(phrase)):
         return "age"  # "which age group": an age, not a group of people
     known = [w for w in phrase if _kind_of_head(w) or w in _MEASURES]
-    return known[-1] if known else which.group(2)
+    if known:
+        return known[-1]
+    # The noun ends its phrase: "Which type of extreme weather swept ...", "Which menu item did KFC ...".
+    return phrase[-1] if ended and phrase else which.group(2)
 
 
 def _participle(word: str) -> bool:

@@ -206,6 +206,11 @@ def test_a_place_and_a_company_are_found_for_where_and_which_company():
     ("What is the biggest threat to the region, according to the minister?", "thing", "threat"),
     ("How many hot dogs did the champion eat?", "number", "dogs"),
     ("How many people were arrested?", "number", "people"),
+    # The noun ends its phrase: the words before it only qualify it.
+    ("Which type of extreme weather swept through the region?", "thing", "weather"),
+    ("Which menu item did the chain roll out?", "thing", "item"),
+    ("Which famous landmark in Phnom Penh was closed?", "thing", "landmark"),
+    ("Which product remains difficult to find?", "thing", "product"),
 ])
 def test_the_noun_a_which_or_what_question_names(question, kind, head):
     f = frame(question)
