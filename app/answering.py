@@ -287,7 +287,9 @@ class ExtractiveAnswerer:
             return []
         # A name's initials count as its words: "IRS" in a question is said by "the Internal Revenue Service".
         own = [set(sentence_tokens(f"{c.text} {' '.join(initialisms(c.text))}")) for c in candidates]
-        around = [set(sentence_tokens(" ".join(names(c.context) + initialisms(c.context)))) for c in candidates]
+        around = [set(sentence_tokens(" ".join(names(c.context) + initialisms(c.context))))
+                  | (set(sentence_tokens(c.before[-1])) if c.before and _ANAPHORIC.match(c.text) else set())
+                  for c in candidates]
         asked = asked or frame(question)
         type_words = _type_words(asked)
         said = _weighted_tokens(question)
@@ -553,6 +555,11 @@ def _idf_weighted(question: dict[str, float], pool: list[set[str]]) -> dict[str,
     shares (the story's own subject) tells them apart less than the one the question turns on."""
     n = len(pool)
     return {t: w * math.log(1.0 + (n + 1) / (1 + sum(t in p for p in pool))) for t, w in question.items()}
+
+
+_ANAPHORIC = re.compile(r"(?:In|Under|With|For)?\s*(?:these|those|such|this|that)\s+\w+", re.IGNORECASE)
+"""A sentence that opens by pointing back ("In these schemes, a scammer builds trust ..."): it is about what the
+sentence before it names, so that sentence's words count as its context."""
 
 
 def _overlap(question: dict[str, float], sentence: set[str], context: set[str] = frozenset()) -> float:

@@ -523,3 +523,23 @@ def test_a_number_in_a_sentence_that_votes_answers_how_many(embedder):
     answer = ExtractiveAnswerer(embedder).answer(
         "What is the number of the hotline Laos opened for foreigners in scam compounds?", hits)
     assert not answer.abstained and answer.short_answer is not None and answer.short_answer.text == "1919"
+
+
+def test_a_sentence_that_points_back_is_matched_with_the_words_of_the_one_before(embedder):
+    # "In these schemes, ..." explains what the sentence before names ("romance baiting"), though it shares no
+    # word with the question: that sentence's words count as its context.
+    from app.answering import ExtractiveAnswerer
+
+    hits = [
+        _hit("a", "Police warn of a new online fraud",
+             "Police issued a warning on Monday about an investment fraud known as romance baiting, which has "
+             "spread to victims across the region. In these schemes, a caller befriends a victim over weeks of "
+             "messages and then asks for money for a fake shipping business.", 1),
+        _hit("b", "Bank customers urged to check transfers",
+             "Banks were urged to check large transfers to new accounts, and customers to report suspicious "
+             "messages to their bank.", 2),
+    ]
+    answer = ExtractiveAnswerer(embedder).answer("How does a romance baiting scam work?", hits)
+    assert not answer.abstained and "befriends a victim over weeks" in answer.text, answer.text
+    quote = next(c.quote for c in answer.citations if "befriends" in c.quote)
+    assert quote in hits[0].chunk.text
