@@ -173,7 +173,8 @@ _STOP_HEAD = re.compile(r"^(?:is|was|are|were|did|does|do|will|would|can|could|s
 def _head(low: str, which: re.Match[str]) -> str:
     """The noun a "which"/"what" phrase names: the last known head among its next few words ("Which
     prestigious awards show" -> "show", "What NFL star" -> "star"), a possessive ("Which company's stock" ->
-    "company"), or else the first word after the modifiers."""
+    "company"), else the word that ends the phrase where a verb or the next noun phrase closes it ("Which type
+    of extreme weather swept" -> "weather"), or else the first word after the modifiers."""
     following = re.findall(r"[a-z0-9\u2019'.-]+", low[which.start(2):])[:5]
     phrase: list[str] = []
     ended = False  # the phrase ends where the verb or the next noun phrase begins
