@@ -142,6 +142,21 @@ def test_faithful_answer_keeps_its_citations_with_exact_spans(server, store, emb
     assert request.messages[0]["role"] == "system" and QUESTION in request.role("user")
 
 
+def test_a_day_with_no_report_is_answered_by_the_model_from_the_later_one(server, store, embedder):
+    """Nothing was published on 1-2 November; the model is asked once, with the later report's passages, and
+    the answer says the search went past the day."""
+    server.script(FAITHFUL)
+    question = "What did Korea agree to with Cambodia on November 1, 2025?"
+    answer = _assistant("openai", server.url, store, embedder).ask(question, as_of=date(2025, 11, 20))
+    assert answer.mode == "openai+verified" and not answer.abstained, answer.notes
+    _assert_exact(answer, store)
+    [request] = server.requests
+    assert any("deepen cooperation" in text for text in passages(request.role("user")).values())
+    assert (answer.window.since, answer.window.until, answer.window.widened_from) == (
+        date(2025, 11, 1), date(2025, 11, 20), date(2025, 11, 2))
+    assert answer.notes[-1].startswith("Nothing published 1 Nov \u2013 2 Nov 2025 (\u201con November 1, 2025\u201d)")
+
+
 def test_citation_to_a_passage_that_does_not_exist_is_removed(server, store, embedder):
     server.script(reply("Both sides agreed to further deepen cooperation to jointly combat cyber fraud crimes ",
                         cite("deepen cooperation"), "[7]."))
