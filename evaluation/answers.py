@@ -171,12 +171,8 @@ class Outcome:
         q = self.case.question
         if not self.case.answerable:
             return None
-        if q.answer:
-            return not self.answer.abstained and metrics.contains_answer(self.answer.text, q.answer)
-        if q.expected_facts:
-            return not self.answer.abstained and (metrics.fact_coverage(self.answer.text, q.expected_facts) or 0) \
-                >= 1.0
-        return None
+        held = _holds_gold(q, self.answer.text)
+        return None if held is None else not self.answer.abstained and held
 
     @property
     def removed_right(self) -> bool | None:
@@ -184,12 +180,7 @@ class Outcome:
         outlet's report says it). None when there is no such case."""
         if self.removed is None:
             return None
-        if self.removed.abstained:
-            return True
-        q = self.case.question
-        if q.answer:
-            return metrics.contains_answer(self.removed.text, q.answer)
-        return bool(q.expected_facts) and (metrics.fact_coverage(self.removed.text, q.expected_facts) or 0) >= 1.0
+        return self.removed.abstained or bool(_holds_gold(self.case.question, self.removed.text))
 
     @property
     def short_contains(self) -> bool | None:
@@ -219,6 +210,16 @@ class Outcome:
             cites = [*cites, short]
             good += self.case.texts.get(short.article_id, "")[short.start:short.end] == short.text
         return good, len(cites)
+
+
+def _holds_gold(q: Question, text: str) -> bool | None:
+    """`text` holds the gold answer, or every one of the golden set's expected facts; None when the question
+    gives neither."""
+    if q.answer:
+        return metrics.contains_answer(text, q.answer)
+    if q.expected_facts:
+        return (metrics.fact_coverage(text, q.expected_facts) or 0) >= 1.0
+    return None
 
 
 def run(answerer: Any, cases: Sequence[Case]) -> list[Outcome]:
